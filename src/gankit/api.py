@@ -1,0 +1,85 @@
+"""The Python entry points: train an experiment, load a run back, sample from it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from gankit.config import ExperimentConfig, resolve_config
+from gankit.data import DataSource, build_data
+from gankit.errors import RunError
+from gankit.models import GANModel, build_model
+from gankit.training.checkpoint import load_checkpoint
+from gankit.training.run import RunDir
+from gankit.training.trainer import Trainer, resolve_device
+
+
+def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
+    name = preset or f"{cfg.model.name}-{cfg.data.name}"
+    return root / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def train(
+    preset: str | dict | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    overrides: list[str] | None = None,
+    out: str | Path | None = None,
+) -> Trainer:
+    """Resolves the config, makes a new run folder and trains; returns the finished Trainer."""
+    cfg = resolve_config(preset, model, data, overrides)
+    path = Path(out or default_run_dir(cfg, preset if isinstance(preset, str) else None))
+    RunDir.check_new(path)
+    trainer = Trainer(cfg, RunDir(path))  # bad data or options fail here, before any file exists
+    RunDir.create(path, cfg)
+    trainer.fit()
+    return trainer
+
+
+def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
+    """Continues a run from its latest checkpoint, to `steps` in all when given."""
+    run = RunDir.open(run_dir)
+    cfg = run.load_config()
+    if steps is not None:
+        cfg.train.steps = steps
+        cfg.train.validate()
+    trainer = Trainer(cfg, run)
+    trainer.resume()
+    if steps is not None:
+        run.save_config(cfg)
+    trainer.fit()
+    return trainer
+
+
+def load_run(
+    run_dir: str | Path, device: str = "cpu"
+) -> tuple[GANModel, DataSource, ExperimentConfig, int]:
+    """Rebuilds a run's model from its config and latest checkpoint: (model, data, cfg, step)."""
+    run = RunDir.open(run_dir)
+    cfg = run.load_config()
+    path = run.latest_checkpoint()
+    if path is None:
+        raise RunError(f"{run_dir} has no checkpoint yet; train it first (`gankit train --resume`)")
+    data = build_data(cfg.data, seed=cfg.train.seed)
+    model = build_model(cfg.model, data.shape, resolve_device(device), ema=cfg.train.ema)
+    state = load_checkpoint(path, map_location=model.device)
+    try:
+        model.nets.load_state_dict(state["nets"])
+    except (KeyError, RuntimeError) as e:
+        reason = str(e).splitlines()[0][:160]
+        raise RunError(f"checkpoint {path} does not fit the run's config ({reason})") from None
+    model.eval()
+    return model, data, cfg, int(state["step"])
+
+
+def load(run_dir: str | Path, device: str = "cpu") -> GANModel:
+    """The trained model of a run folder, ready for `model.sample(n)`."""
+    return load_run(run_dir, device)[0]
+
+
+def sample(run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """n samples [n, *data_shape] from a run's latest checkpoint, reproducible by seed."""
+    model = load(run_dir, device)
+    return model.sample(z=model.noise(n, torch.Generator().manual_seed(seed))).cpu()

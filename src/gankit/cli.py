@@ -1,0 +1,218 @@
+"""The `gankit` command: list, train, sample, eval, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import numpy as np
+import typer
+
+from gankit.errors import GankitError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="gankit: train, sample, evaluate and report generative adversarial networks.",
+)
+
+LIST_KINDS = ("models", "datasets", "presets", "metrics")
+SAMPLE_SUFFIXES = (".png", ".npy", ".csv")
+
+
+def _echo_table(rows: list[tuple[str, str]]) -> None:
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, text in rows:
+        typer.echo(f"  {name:<{width}}  {text}")
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="models, datasets, presets or metrics")] = "",
+) -> None:
+    """List what can be named: models, data sets, presets, metrics."""
+    from gankit.config import list_presets
+    from gankit.registry import DATASETS, METRICS, MODELS
+
+    if what and what not in LIST_KINDS:
+        raise GankitError(f"cannot list {what!r}; choose one of: {', '.join(LIST_KINDS)}")
+    tables = {
+        "models": [(e.name, e.help) for e in MODELS.entries()],
+        "datasets": [(e.name, e.help) for e in DATASETS.entries()],
+        "presets": list(list_presets().items()),
+        "metrics": [(e.name, e.help) for e in METRICS.entries()],
+    }
+    for kind in [what] if what else LIST_KINDS:
+        typer.echo(f"{kind}:")
+        _echo_table(tables[kind])
+
+
+@app.command()
+def train(
+    preset: Annotated[
+        str | None, typer.Argument(help="a preset name (`gankit list presets`)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="model name (`gankit list models`)")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="data set name, or a .npy/.csv file of points")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="train this many steps in all")] = None,
+    out: Annotated[Path | None, typer.Option(help="run folder (default runs/NAME-TIME)")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a config value: --set model.lr_g=1e-4"),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue the run in this folder from its last checkpoint")
+    ] = None,
+) -> None:
+    """Train a GAN; or continue one with --resume RUN_DIR [--steps N]."""
+    from gankit import api
+
+    if resume is not None:
+        given = [
+            name
+            for name, v in [
+                ("PRESET", preset),
+                ("--model", model),
+                ("--data", data),
+                ("--out", out),
+                ("--set", set_),
+            ]
+            if v
+        ]
+        if given:
+            raise GankitError(
+                f"--resume continues a run as configured; drop {', '.join(given)} "
+                "(only --steps may change)"
+            )
+        trainer = api.resume(resume, steps)
+    else:
+        overrides = list(set_ or [])
+        if data and Path(data).suffix.lower() in (".npy", ".csv"):
+            overrides.append(f"data.path={data}")
+            data = "points"
+        if steps is not None:
+            overrides.append(f"train.steps={steps}")
+        trainer = api.train(preset, model, data, overrides, out)
+    _print_results(trainer.run.path, trainer.step)
+
+
+def _print_results(run_dir: Path, step: int) -> None:
+    from gankit.viz import read_metrics
+
+    evals = [
+        r for r in read_metrics(run_dir / "metrics.jsonl") if any(k.startswith("eval/") for k in r)
+    ]
+    typer.echo(f"run folder: {run_dir} (step {step})")
+    if evals:
+        typer.echo(
+            "  "
+            + "  ".join(f"{k[5:]} {v:.4g}" for k, v in evals[-1].items() if k.startswith("eval/"))
+        )
+    report = run_dir / "report.html"
+    if report.exists():
+        typer.echo(f"report: {report}")
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    n: Annotated[int, typer.Option(help="how many samples")] = 1000,
+    out: Annotated[
+        Path | None, typer.Option(help="file to write: .png (picture), .npy or .csv (values)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+) -> None:
+    """Draw samples from a trained run and write them to a file."""
+    from gankit import api
+    from gankit.viz import save_snapshot
+
+    if n < 1:
+        raise GankitError(f"--n must be at least 1, got {n}")
+    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}.png")
+    if out.suffix.lower() not in SAMPLE_SUFFIXES:
+        raise GankitError(f"--out must end in {', '.join(SAMPLE_SUFFIXES)}, got {out.name!r}")
+    if out.exists():
+        raise GankitError(f"{out} exists; choose another --out (gankit never overwrites a file)")
+    model, data, _, step = api.load_run(run_dir)
+    import torch
+
+    x = model.sample(z=model.noise(n, torch.Generator().manual_seed(seed))).cpu().numpy()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".npy":
+        np.save(out, x)
+    elif suffix == ".csv":
+        np.savetxt(out, x.reshape(n, -1), delimiter=",", fmt="%.6g")
+    else:
+        save_snapshot(x, out, title=f"{n} samples, step {step}", centers=data.info().get("centers"))
+    typer.echo(f"wrote {n} samples to {out}")
+
+
+def _free_path(path: Path) -> Path:
+    k = 1
+    candidate = path
+    while candidate.exists():
+        k += 1
+        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
+    return candidate
+
+
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    metric: Annotated[
+        list[str] | None, typer.Option(help="metric name (`gankit list metrics`); repeatable")
+    ] = None,
+    n: Annotated[int | None, typer.Option(help="samples to score (default: the run's)")] = None,
+    seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+) -> None:
+    """Evaluate a run's latest checkpoint; prints and appends to its metrics.jsonl."""
+    from gankit import api
+    from gankit.metrics import evaluate
+    from gankit.registry import METRICS
+    from gankit.training.run import RunDir
+
+    names = list(metric or [])
+    for name in names:
+        METRICS.entry(name)  # unknown names fail before the model is loaded
+    model, data, cfg, step = api.load_run(run_dir)
+    names = names or list(cfg.train.metrics) or list(data.default_metrics)
+    if not names:
+        raise GankitError(
+            f"no metric applies by default to {cfg.data.name!r}; name one with --metric"
+        )
+    results = evaluate(model, data, names, n or cfg.train.n_samples, seed=seed)
+    RunDir.open(run_dir).append_metrics({"step": step, "source": "gankit eval", **results})
+    typer.echo(json.dumps({"step": step, **results}))
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
+    """Write RUN_DIR/report.html: config, curves, samples, time-lapse, metrics."""
+    from gankit.training.run import RunDir
+    from gankit.viz.report import write_report
+
+    RunDir.open(run_dir)
+    typer.echo(f"wrote {write_report(Path(run_dir))}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Runs the CLI; a user's mistake is one line on stderr and exit code 2, never a traceback."""
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="gankit")
+    except GankitError as e:
+        typer.echo(f"gankit: error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo("gankit: interrupted; the last complete step was checkpointed", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,241 @@
+"""Experiment configs: dataclasses per model and data set, YAML presets, typed `--set` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from gankit.errors import ConfigError
+from gankit.registry import DATASETS, MODELS
+
+SECTIONS = ("model", "data", "train")
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    """How the Trainer runs: length, batch, seed, device and the cadences of its side jobs."""
+
+    steps: int = 5000  # generator updates (one `train_step` each)
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    ema: float = 0.0  # decay of an exponential moving average of G; 0 turns it off
+    log_every: int = 50
+    sample_every: int = 500  # fixed-noise snapshots for the time-lapse
+    ckpt_every: int = 1000
+    keep_last: int = 3  # checkpoints kept on disk
+    eval_every: int = 0  # 0: evaluate only at the end
+    metrics: list[str] = field(default_factory=list)  # empty: the data set's defaults
+    n_samples: int = 2500  # size of the fixed-noise snapshot and of evaluations
+    progress: bool = True
+    tensorboard: bool = True
+    report: bool = True  # write report.html when training ends
+
+    def validate(self) -> None:
+        for key in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every", "n_samples"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(
+                    f"train.{key} must be a positive integer, got {getattr(self, key)}"
+                )
+        if self.keep_last < 1:
+            raise ConfigError(f"train.keep_last must be at least 1, got {self.keep_last}")
+        if self.eval_every < 0:
+            raise ConfigError("train.eval_every must be 0 (only at the end) or positive")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"train.ema must be in [0, 1) (0 turns EMA off), got {self.ema}")
+        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
+            raise ConfigError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+
+@dataclass
+class ExperimentConfig:
+    """One experiment: `model` and `data` are the registered entries' own config dataclasses."""
+
+    model: Any
+    data: Any
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return {s: dataclasses.asdict(getattr(self, s)) for s in SECTIONS}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# ---------------------------------------------------------------- presets
+
+
+def preset_dir() -> Path:
+    return Path(str(resources.files("gankit") / "configs"))
+
+
+def list_presets() -> dict[str, str]:
+    """Preset name -> its first comment line (the description)."""
+    out = {}
+    for path in sorted(preset_dir().glob("*.yaml")):
+        first = path.read_text().splitlines()[0] if path.stat().st_size else ""
+        out[path.stem] = first.lstrip("# ").strip()
+    return out
+
+
+def load_preset(name: str) -> dict:
+    path = preset_dir() / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"unknown preset {name!r}; choose one of: {', '.join(list_presets())} "
+            "(see `gankit list presets`)"
+        )
+    return yaml.safe_load(path.read_text()) or {}
+
+
+# ---------------------------------------------------------------- resolving
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """['model.lr_g=1e-4', 'steps=10'] -> nested dict; a bare key names a unique field."""
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set takes key=value, got {item!r}; e.g. --set train.steps=100")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            parsed = value  # a plain string; the schema decides whether a string fits
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part!r} is set twice, once as a value")
+        node[parts[-1]] = parsed
+    return out
+
+
+def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
+    def name_of(section: str, given: str | None, default: str) -> str:
+        value = raw.get(section, {})
+        if given:
+            return given
+        if isinstance(value, dict) and value.get("name"):
+            return str(value["name"])
+        return default
+
+    return name_of("model", model, "gan"), name_of("data", data, "ring")
+
+
+def _override_name(extra: dict, section: str) -> str | None:
+    value = extra.get(section)
+    return str(value["name"]) if isinstance(value, dict) and value.get("name") else None
+
+
+def _qualify(overrides: dict, schemas: dict[str, type]) -> dict:
+    """Puts a bare key (`steps=10`) under the one section that has such a field."""
+    out: dict = {}
+    for key, value in overrides.items():
+        if key in SECTIONS:
+            out.setdefault(key, {})
+            if not isinstance(value, dict):
+                raise ConfigError(f"--set {key}=... needs a field, e.g. --set {key}.name=...")
+            out[key].update(value)
+            continue
+        owners = [s for s in SECTIONS if key in {f.name for f in dataclasses.fields(schemas[s])}]
+        if len(owners) != 1:
+            raise ConfigError(_unknown_key_message(key, schemas))
+        out.setdefault(owners[0], {})[key] = value
+    return out
+
+
+def _unknown_key_message(key: str, schemas: dict[str, type]) -> str:
+    allowed = [f"{s}.{f.name}" for s in SECTIONS for f in dataclasses.fields(schemas[s])]
+    return f"unknown config key {key!r}; allowed keys: {', '.join(allowed)}"
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_config(
+    preset: str | dict | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    overrides: list[str] | dict | None = None,
+) -> ExperimentConfig:
+    """Preset (a name or a dict), then --model/--data, then --set overrides, checked by type."""
+    raw = load_preset(preset) if isinstance(preset, str) else dict(preset or {})
+    for section, value in raw.items():
+        if section not in SECTIONS or not isinstance(value, dict):
+            raise ConfigError(
+                f"config section {section!r} is not one of {', '.join(SECTIONS)} (a mapping each)"
+            )
+    extra = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides or {})
+    # names first: they choose the schemas against which everything else is checked
+    model = model or _override_name(extra, "model")
+    data = data or _override_name(extra, "data")
+    model_name, data_name = _section_names(raw, model, data)
+    for section, name in (("model", model_name), ("data", data_name)):
+        if isinstance(raw.get(section), dict) and raw[section].get("name", name) != name:
+            raw[section] = {}  # the preset's options belong to another model or data set
+    schemas = {
+        "model": MODELS.entry(model_name).config,
+        "data": DATASETS.entry(data_name).config,
+        "train": TrainConfig,
+    }
+    merged = _merge(raw, _qualify(extra, schemas))
+    merged.setdefault("model", {})["name"] = model_name
+    merged.setdefault("data", {})["name"] = data_name
+    schema = OmegaConf.structured(
+        ExperimentConfig(model=schemas["model"](), data=schemas["data"](), train=TrainConfig())
+    )
+    try:
+        cfg = OmegaConf.to_object(OmegaConf.merge(schema, merged))
+    except OmegaConfBaseException as e:
+        raise ConfigError(_rephrase(e, schemas)) from None
+    cfg.train.validate()
+    for section in ("model", "data"):
+        check = getattr(getattr(cfg, section), "validate", None)
+        if check:
+            check()
+    return cfg
+
+
+def _rephrase(e: OmegaConfBaseException, schemas: dict[str, type]) -> str:
+    key = getattr(e, "full_key", None) or ""
+    msg = str(e).splitlines()[0]
+    if "not in" in msg or type(e).__name__ == "ConfigKeyError":
+        return _unknown_key_message(key or msg, schemas)
+    section, _, name = key.partition(".")
+    fields = {f.name: f for f in dataclasses.fields(schemas[section])} if section in schemas else {}
+    want = fields[name].type if name in fields else "another type"
+    return f"bad value for {key}: {msg}; it must be {want}"
+
+
+def load_config_file(path: Path) -> ExperimentConfig:
+    """Reads a run's config.yaml back into dataclasses."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read config {path}: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} is not a gankit config (a mapping with model, data, train)")
+    return resolve_config(raw)

@@ -1,0 +1,187 @@
+"""GAN losses (Goodfellow 2014, Arjovsky 2017, Gulrajani 2017, Lim & Ye 2017, Mao 2017)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "D_LOSSES",
+    "G_LOSSES",
+    "binary_cross_entropy",
+    "d_loss_bce",
+    "d_loss_hinge",
+    "d_loss_ls",
+    "d_loss_wasserstein",
+    "g_loss_hinge",
+    "g_loss_ls",
+    "g_loss_minimax",
+    "g_loss_nonsaturating",
+    "g_loss_wasserstein",
+    "gradient_penalty",
+]
+
+# Conventions: every discriminator/critic output passed in here is a raw logit or score (no
+# sigmoid applied), of any shape ([N], [N, 1], ...). Every loss is a scalar that the
+# corresponding player *minimises*, and reductions are a mean over all elements.
+
+
+# --------------------------------------------------------------------------------------------
+# Original GAN (Goodfellow et al. 2014)
+# --------------------------------------------------------------------------------------------
+
+
+def binary_cross_entropy(logits: Tensor, target: float | Tensor) -> Tensor:
+    """Mean of H(p, y) = -(y log p + (1 - y) log(1 - p)) with p = sigmoid(logits).
+
+    logits: any shape. target: a float (broadcast to ``logits.shape``) or a tensor broadcastable
+    to it. Returns a scalar.
+    """
+    # Computing log(sigmoid(x)) directly underflows to log(0) = -inf once |x| is large (~>17 in
+    # float32); the *_with_logits form uses log(sigmoid(x)) = -softplus(-x) with the
+    # log-sum-exp trick, which stays finite with finite gradients for any logit.
+    target_t = torch.as_tensor(target, dtype=logits.dtype, device=logits.device)
+    return F.binary_cross_entropy_with_logits(logits, target_t.broadcast_to(logits.shape))
+
+
+def d_loss_bce(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """Discriminator loss -(E[log D(x)] + E[log(1 - D(G(z)))]) = BCE(d_real, 1) + BCE(d_fake, 0).
+
+    d_real, d_fake: logits of any shape (they need not match). Returns a scalar.
+    """
+    return binary_cross_entropy(d_real, 1.0) + binary_cross_entropy(d_fake, 0.0)
+
+
+def g_loss_minimax(d_fake: Tensor) -> Tensor:
+    """Saturating generator loss E[log(1 - D(G(z)))] = mean(-softplus(d_fake)).
+
+    d_fake: logits of any shape. Returns a scalar (<= 0).
+
+    This is the game as written in the paper. When D confidently rejects fakes (d_fake << 0),
+    log(1 - sigmoid(x)) is flat and its gradient -sigmoid(x) vanishes, so G learns nothing early
+    in training; prefer :func:`g_loss_nonsaturating` in practice.
+    """
+    # log(1 - sigmoid(x)) = log(sigmoid(-x)) = -softplus(x); softplus is evaluated stably by
+    # torch (linear for large x), whereas log(1 - sigmoid(x)) would give log(0) for x >~ 17.
+    return -F.softplus(d_fake).mean()
+
+
+def g_loss_nonsaturating(d_fake: Tensor) -> Tensor:
+    """Non-saturating generator loss -E[log D(G(z))] = mean(softplus(-d_fake)).
+
+    d_fake: logits of any shape. Returns a scalar (>= 0). Same fixed point as the minimax form
+    but with gradient -sigmoid(-x) -> -1 (not 0) when D confidently rejects the fakes.
+    """
+    # -log(sigmoid(x)) = softplus(-x), the stable form (equals BCE(d_fake, 1)).
+    return F.softplus(-d_fake).mean()
+
+
+# --------------------------------------------------------------------------------------------
+# Wasserstein GAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017)
+# --------------------------------------------------------------------------------------------
+
+
+def d_loss_wasserstein(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """Critic loss mean(d_fake) - mean(d_real).
+
+    d_real, d_fake: critic scores of any shape. Returns a scalar. The critic minimises this, so
+    its negative, mean(d_real) - mean(d_fake), is the Wasserstein-1 estimate (valid only if the
+    critic is kept ~1-Lipschitz, e.g. by weight clipping or :func:`gradient_penalty`).
+    """
+    return d_fake.mean() - d_real.mean()
+
+
+def g_loss_wasserstein(d_fake: Tensor) -> Tensor:
+    """Generator loss -mean(d_fake). d_fake: critic scores of any shape. Returns a scalar."""
+    return -d_fake.mean()
+
+
+def gradient_penalty(
+    D: Callable[[Tensor], Tensor],
+    x_real: Tensor,
+    x_fake: Tensor,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """WGAN-GP two-sided penalty mean_i((||grad_x D(x_hat_i)||_2 - 1)^2).
+
+    x_hat = eps * x_real + (1 - eps) * x_fake with eps ~ U[0, 1] drawn once per sample.
+
+    D: the critic, mapping [N, ...] to scores of shape [N] or [N, 1].
+    x_real, x_fake: [N, ...] batches of the same shape (any data shape, e.g. [N, C, H, W]).
+    generator: optional RNG for eps, for reproducibility. Returns a scalar, differentiable
+    w.r.t. D's parameters (multiply by lambda, typically 10, and add to the critic loss).
+    """
+    n = x_real.shape[0]
+    # One eps per sample, shape [N, 1, 1, ...], broadcast over all data dims.
+    eps_shape = (n,) + (1,) * (x_real.dim() - 1)
+    eps = torch.rand(eps_shape, generator=generator, device=x_real.device, dtype=x_real.dtype)
+    # The penalty constrains D only: no gradient must flow back into G through x_fake (nor into
+    # whatever produced x_real), so x_hat is a fresh leaf we differentiate with respect to.
+    x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
+    x_hat.requires_grad_(True)
+    scores = D(x_hat)
+    # Summing is valid because sample i's score depends only on x_hat[i], so d(sum)/d x_hat[i]
+    # = d D(x_hat[i]) / d x_hat[i] (this is why WGAN-GP critics avoid batch norm).
+    # create_graph=True keeps the graph of the gradient itself, so the penalty can be
+    # backpropagated into D's parameters (a double backward).
+    (grads,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    # Per-sample L2 norm over all non-batch dims.
+    grad_norm = grads.reshape(n, -1).norm(2, dim=1)
+    return ((grad_norm - 1) ** 2).mean()
+
+
+# --------------------------------------------------------------------------------------------
+# Hinge loss (Lim & Ye 2017; Miyato et al. 2018)
+# --------------------------------------------------------------------------------------------
+
+
+def d_loss_hinge(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """Discriminator loss mean(relu(1 - d_real)) + mean(relu(1 + d_fake)).
+
+    d_real, d_fake: scores of any shape. Returns a scalar. Samples already beyond the margin
+    (d_real >= 1, d_fake <= -1) contribute neither loss nor gradient.
+    """
+    return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+
+
+def g_loss_hinge(d_fake: Tensor) -> Tensor:
+    """Generator loss -mean(d_fake) (not clipped). d_fake: any shape. Returns a scalar."""
+    return -d_fake.mean()
+
+
+# --------------------------------------------------------------------------------------------
+# Least squares GAN (Mao et al. 2017), with targets a = 0 (fake), b = c = 1 (real)
+# --------------------------------------------------------------------------------------------
+
+
+def d_loss_ls(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """Discriminator loss 0.5 * mean((d_real - 1)^2) + 0.5 * mean(d_fake^2).
+
+    d_real, d_fake: raw scores of any shape (no sigmoid). Returns a scalar.
+    """
+    return 0.5 * ((d_real - 1) ** 2).mean() + 0.5 * (d_fake**2).mean()
+
+
+def g_loss_ls(d_fake: Tensor) -> Tensor:
+    """Generator loss 0.5 * mean((d_fake - 1)^2). d_fake: any shape. Returns a scalar."""
+    return 0.5 * ((d_fake - 1) ** 2).mean()
+
+
+# Name -> function tables for configs.
+D_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "bce": d_loss_bce,
+    "wasserstein": d_loss_wasserstein,
+    "hinge": d_loss_hinge,
+    "ls": d_loss_ls,
+}
+
+G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
+    "minimax": g_loss_minimax,
+    "nonsaturating": g_loss_nonsaturating,
+    "wasserstein": g_loss_wasserstein,
+    "hinge": g_loss_hinge,
+    "ls": g_loss_ls,
+}

@@ -1,0 +1,117 @@
+"""The thin base of every gankit model: nets, optimizers, one train step, sampling, EMA of G."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+
+
+class GANModel(nn.Module):
+    """Holds `nets` (G, D, ...), builds its optimizers and owns one round of the game.
+
+    The Trainer calls `train_step(batch, step)` with `batch_size * batches_per_step` real samples
+    and never looks inside; logs come back as detached scalar tensors so no step syncs the device.
+    """
+
+    batches_per_step: ClassVar[int] = 1
+
+    def __init__(self, cfg, data_shape: tuple[int, ...]):
+        super().__init__()
+        self.cfg = cfg
+        self.data_shape = tuple(data_shape)
+        self.nets = nn.ModuleDict()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.ema_decay = 0.0
+
+    # ------------------------------------------------------------ to override
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def configure_schedulers(self) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        return {}
+
+    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ shared
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def z_dim(self) -> int:
+        return self.cfg.z_dim
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """z ~ N(0, I), [n, z_dim]; a CPU `generator` gives the same z on every device."""
+        if generator is not None:
+            return torch.randn(n, self.z_dim, generator=generator).to(self.device)
+        return torch.randn(n, self.z_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, z: Tensor | None = None) -> Tensor:
+        """n samples [n, *data_shape] from G (its EMA copy when there is one), in eval mode."""
+        if z is None:
+            z = self.noise(n)
+        G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
+        was_training = G.training
+        G.eval()
+        try:
+            return G(z.to(self.device)).float()
+        finally:
+            G.train(was_training)
+
+    def enable_ema(self, decay: float) -> None:
+        """Keeps G_ema, a moving average of G's weights, used for sampling and evaluation."""
+        self.ema_decay = decay
+        if "G_ema" not in self.nets:
+            self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        if not self.ema_decay:
+            return
+        G, G_ema = self.nets["G"], self.nets["G_ema"]
+        torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - self.ema_decay)
+        for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+            b_ema.copy_(b)
+
+
+def set_requires_grad(net: nn.Module, flag: bool) -> None:
+    """Freezes D during G's step so its weight gradients are not computed for nothing."""
+    for p in net.parameters():
+        p.requires_grad_(flag)
+
+
+@dataclass
+class VectorGANConfig:
+    """Options shared by the MLP models that work on any vector data (points, flat images)."""
+
+    name: str = "gan"
+    z_dim: int = 16
+    g_hidden: int = 256
+    g_layers: int = 3
+    d_hidden: int = 256
+    d_layers: int = 3
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def validate(self) -> None:
+        for key in ("z_dim", "g_hidden", "d_hidden"):
+            if getattr(self, key) < 1:
+                raise ConfigError(
+                    f"model.{key} must be a positive integer, got {getattr(self, key)}"
+                )
+        for key in ("g_layers", "d_layers"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ConfigError("model.lr_g and model.lr_d must be positive")

@@ -1,0 +1,98 @@
+"""Unrolled GAN (Metz et al. 2016): G is trained against D advanced k optimiser steps ahead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.func import functional_call
+
+from gankit.errors import ConfigError
+from gankit.losses import d_loss_bce, g_loss_nonsaturating
+from gankit.models.base import VectorGANConfig
+from gankit.models.gan import VectorGAN
+from gankit.registry import register_model
+
+
+@dataclass
+class UnrolledConfig(VectorGANConfig):
+    name: str = "unrolled"
+    unroll_steps: int = 5  # k: D optimiser steps that G looks ahead
+    first_order: bool = False  # treat the unrolled D as a constant (cheaper, loses the point)
+    lr_g: float = 1e-3  # Metz et al.'s 2-D settings: Adam, G 1e-3, D 1e-4, beta1 0.5
+    lr_d: float = 1e-4
+
+    def validate(self) -> None:
+        super().validate()
+        if self.unroll_steps < 0:
+            raise ConfigError(f"model.unroll_steps must be 0 or more, got {self.unroll_steps}")
+
+
+def _adam_state(opt: torch.optim.Adam, p: Tensor) -> tuple[Tensor, Tensor, float]:
+    state = opt.state.get(p, {})
+    if "exp_avg" not in state:
+        return torch.zeros_like(p), torch.zeros_like(p), 0.0
+    return state["exp_avg"], state["exp_avg_sq"], float(state["step"])
+
+
+@register_model("unrolled", config=UnrolledConfig)
+class UnrolledGAN(VectorGAN):
+    """Unrolled GAN (Metz et al. 2016): MLP G and D; G's loss differentiates through k D steps."""
+
+    def unrolled_d_params(self, x_real: Tensor, x_fake: Tensor) -> dict[str, Tensor]:
+        """D's parameters after k Adam steps from its current state (weights and moments).
+
+        With create_graph the steps stay differentiable, so the result depends on G through
+        x_fake: that dependence is the unrolled gradient. The steps are written out functionally
+        because torch.optim updates in place and cannot be differentiated through.
+        """
+        D, opt = self.nets["D"], self.optimizers["D"]
+        group = opt.param_groups[0]
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        names = [n for n, _ in D.named_parameters()]
+        params = [p.detach().requires_grad_(True) for _, p in D.named_parameters()]
+        moments = [_adam_state(opt, p) for _, p in D.named_parameters()]
+        m = [mo[0] for mo in moments]
+        v = [mo[1] for mo in moments]
+        t = moments[0][2] if moments else 0.0
+        create_graph = not self.cfg.first_order
+        if not create_graph:
+            x_fake = x_fake.detach()
+        for _ in range(self.cfg.unroll_steps):
+            weights = dict(zip(names, params, strict=True))
+            loss = d_loss_bce(
+                functional_call(D, weights, x_real), functional_call(D, weights, x_fake)
+            )
+            grads = torch.autograd.grad(loss, params, create_graph=create_graph)
+            t += 1
+            m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]
+            v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True)]
+            params = [
+                p - lr * (mi / (1 - b1**t)) / ((vi / (1 - b2**t)).sqrt() + eps)
+                for p, mi, vi in zip(params, m, v, strict=True)
+            ]
+        return dict(zip(names, params, strict=True))
+
+    def unrolled_generator_loss(self, x_real: Tensor, z: Tensor) -> Tensor:
+        """G's non-saturating loss against the unrolled D, on the same real batch and z."""
+        x_fake = self.nets["G"](z)
+        weights = self.unrolled_d_params(x_real, x_fake)
+        return g_loss_nonsaturating(functional_call(self.nets["D"], weights, x_fake))
+
+    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+        G, D = self.nets["G"], self.nets["D"]
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        x_real = batch  # [B, *data_shape]
+        # G first, from the current D and its optimiser state; D's own update stays ordinary
+        loss_g = self.unrolled_generator_loss(x_real, self.noise(x_real.shape[0]))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward(inputs=list(G.parameters()))
+        opt_g.step()
+        with torch.no_grad():
+            x_fake = G(self.noise(x_real.shape[0]))
+        loss_d = d_loss_bce(D(x_real), D(x_fake))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}

@@ -1,0 +1,70 @@
+"""Registries of models, data sets and metrics: `register`, `create`, `names`, as in timm."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    obj: Any
+    config: type | None  # the dataclass of the entry's options, when it has any
+    help: str
+
+
+class Registry:
+    """A name -> (object, config dataclass, one-line help) table of one kind of thing."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, config: type | None = None, help: str = "") -> Callable:
+        def deco(obj: Any) -> Any:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            doc = help or ((obj.__doc__ or "").strip().splitlines() or [""])[0]
+            self._entries[name] = Entry(name, obj, config, doc)
+            return obj
+
+        return deco
+
+    def entry(self, name: str) -> Entry:
+        _load_builtins()
+        if name not in self._entries:
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())} "
+                f"(see `gankit list {self.kind}s`)"
+            )
+        return self._entries[name]
+
+    def get(self, name: str) -> Any:
+        return self.entry(name).obj
+
+    def names(self) -> list[str]:
+        _load_builtins()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[n] for n in self.names()]
+
+
+MODELS = Registry("model")
+DATASETS = Registry("dataset")
+METRICS = Registry("metric")
+
+register_model = MODELS.register
+register_dataset = DATASETS.register
+register_metric = METRICS.register
+
+
+def _load_builtins() -> None:
+    # Importing the packages runs their @register decorators; done lazily to avoid import cycles.
+    import gankit.data  # noqa: F401
+    import gankit.metrics  # noqa: F401
+    import gankit.models  # noqa: F401

@@ -1,0 +1,90 @@
+"""Run folders: the resolved config, checkpoints, samples, metrics.jsonl and TensorBoard events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gankit.config import ExperimentConfig, load_config_file
+from gankit.errors import RunError
+from gankit.training.checkpoint import list_checkpoints
+
+CONFIG = "config.yaml"
+METRICS = "metrics.jsonl"
+
+
+class RunDir:
+    """Paths of one run; `create` refuses to reuse a folder, `open` checks it is a run."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    config = property(lambda self: self.path / CONFIG)
+    metrics = property(lambda self: self.path / METRICS)
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    samples = property(lambda self: self.path / "samples")
+    tensorboard = property(lambda self: self.path / "tb")
+    data_info = property(lambda self: self.path / "data.json")
+
+    @staticmethod
+    def check_new(path: Path) -> None:
+        """Raises unless `path` is free for a new run (absent or an empty folder)."""
+        path = Path(path)
+        if (path / CONFIG).exists():
+            raise RunError(
+                f"{path} already holds a run; continue it with `gankit train --resume {path}` "
+                "or choose another --out"
+            )
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RunError(f"{path} exists and is not an empty folder; choose another --out")
+
+    @classmethod
+    def create(cls, path: Path, cfg: ExperimentConfig) -> RunDir:
+        cls.check_new(path)
+        run = cls(Path(path))
+        try:
+            run.samples.mkdir(parents=True, exist_ok=True)
+            run.checkpoints.mkdir(exist_ok=True)
+            run.config.write_text(cfg.to_yaml())
+        except OSError as e:
+            raise RunError(
+                f"cannot write to {path}: {e.strerror or e}; choose another --out"
+            ) from None
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        run = cls(Path(path))
+        if not run.config.is_file():
+            raise RunError(
+                f"{path} is not a gankit run (no {CONFIG}); give a folder made by `gankit train`"
+            )
+        return run
+
+    def load_config(self) -> ExperimentConfig:
+        return load_config_file(self.config)
+
+    def save_config(self, cfg: ExperimentConfig) -> None:
+        self.config.write_text(cfg.to_yaml())
+
+    def latest_checkpoint(self) -> Path | None:
+        found = list_checkpoints(self.checkpoints)
+        return found[-1] if found else None
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drops rows logged after `step`: a resumed run logs those steps again."""
+        if not self.metrics.exists():
+            return
+        keep = []
+        for line in self.metrics.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a half line left by a crash
+            if isinstance(row, dict) and row.get("step", 0) <= step:
+                keep.append(line)
+        self.metrics.write_text("".join(line + "\n" for line in keep))

@@ -1,0 +1,193 @@
+"""The one step-based Trainer: loop, device, precision, logging, snapshots, checkpoints, eval."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import time
+
+import numpy as np
+import torch
+
+from gankit.config import ExperimentConfig
+from gankit.data import build_data
+from gankit.errors import GankitError
+from gankit.metrics import evaluate
+from gankit.models import build_model
+from gankit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gankit.training.progress import ProgressBar
+from gankit.training.run import RunDir
+
+
+class TrainingDiverged(GankitError):
+    """A loss became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GankitError(
+            f"train.device={name} but no CUDA device is visible; use --set device=cpu"
+        )
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Calls `model.train_step` over an endless data stream; everything else happens around it."""
+
+    def __init__(self, cfg: ExperimentConfig, run: RunDir):
+        self.cfg, self.run = cfg, run
+        t = cfg.train
+        self.device = resolve_device(t.device)
+        seed_everything(t.seed)
+        self.data = build_data(cfg.data, seed=t.seed)
+        self.model = build_model(cfg.model, self.data.shape, self.device, ema=t.ema)
+        self.schedulers = self.model.configure_schedulers()
+        # the same z for every snapshot, so the time-lapse shows G moving, not the noise
+        self.fixed_z = self.model.noise(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
+        self.metric_names = list(t.metrics) or list(self.data.default_metrics)
+        self.step = 0
+        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self._writer = None
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {
+            "nets": self.model.nets.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "data": self.data.state_dict(),
+            "rng": rng_state(),
+            "elapsed": self.elapsed,
+            "config": self.cfg.to_yaml(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.nets.load_state_dict(state["nets"])
+        for k, opt in self.model.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+        self.data.load_state_dict(state["data"])
+        set_rng_state(state["rng"])
+        self.step = int(state["step"])
+        self.elapsed = float(state["elapsed"])
+
+    def resume(self) -> int:
+        """Restores the latest checkpoint, if any; returns the step training goes on from."""
+        path = self.run.latest_checkpoint()
+        if path is not None:
+            self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        self.run.truncate_metrics(self.step)
+        return self.step
+
+    def save(self) -> None:
+        save_checkpoint(
+            self.run.checkpoints, self.step, self.state_dict(), self.cfg.train.keep_last
+        )
+
+    # ------------------------------------------------------------ side jobs
+    @property
+    def writer(self):
+        if self._writer is None and self.cfg.train.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.run.tensorboard), purge_step=self.step + 1)
+        return self._writer
+
+    def log(self, pending: list[dict]) -> dict[str, float]:
+        """Averages the logs since the last call with one host sync, and writes them out."""
+        keys = list(pending[-1])
+        means = torch.stack([torch.stack([p[k].float() for p in pending]).mean() for k in keys])
+        row = dict(zip(keys, means.tolist(), strict=True))
+        bad = [k for k, v in row.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(
+                f"{', '.join(bad)} became non-finite by step {self.step}; lower the learning "
+                f"rates or resume from the last good checkpoint in {self.run.checkpoints}"
+            )
+        self.write_row({"step": self.step, "time": round(self.elapsed, 3), **row})
+        return row
+
+    def write_row(self, row: dict) -> None:
+        self.run.append_metrics(row)
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("step", "time"):
+                    self.writer.add_scalar(key, value, row["step"])
+
+    def snapshot(self) -> None:
+        from gankit.viz import save_snapshot
+
+        x = self.model.sample(z=self.fixed_z).cpu().numpy()
+        stem = self.run.samples / f"step_{self.step:07d}"
+        np.save(stem.with_suffix(".npy"), x)
+        centers = self.data.info().get("centers")
+        save_snapshot(x, stem.with_suffix(".png"), title=f"step {self.step}", centers=centers)
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.metric_names:
+            return {}
+        results = evaluate(self.model, self.data, self.metric_names, self.cfg.train.n_samples)
+        self.write_row({"step": self.step, "time": round(self.elapsed, 3), **results})
+        return results
+
+    def autocast(self):
+        if self.cfg.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # ------------------------------------------------------------ the loop
+    def fit(self) -> dict[str, float]:
+        """Trains to `train.steps`; returns the final evaluation."""
+        t = self.cfg.train
+        self.run.data_info.write_text(json.dumps(self.data.info()))
+        n_real = t.batch_size * self.model.batches_per_step
+        pending: list[dict] = []
+        results: dict[str, float] = {}
+        start = time.perf_counter() - self.elapsed
+        bar = ProgressBar(t.steps, self.step, enabled=t.progress)
+        try:
+            with bar:
+                while self.step < t.steps:
+                    batch = self.data.batch(n_real).to(self.device, non_blocking=True)
+                    with self.autocast():
+                        logs = self.model.train_step(batch, self.step)
+                    self.model.update_ema()
+                    for sched in self.schedulers.values():
+                        sched.step()
+                    self.step += 1
+                    self.elapsed = time.perf_counter() - start
+                    pending.append(logs)
+                    last = self.step == t.steps
+                    if self.step % t.log_every == 0 or last:
+                        bar.update(self.step, self.log(pending))
+                        pending = []
+                    else:
+                        bar.update(self.step)
+                    if self.step % t.sample_every == 0 or last:
+                        self.snapshot()
+                    if (t.eval_every and self.step % t.eval_every == 0) or last:
+                        results = self.evaluate()
+                    if self.step % t.ckpt_every == 0 or last:
+                        self.save()
+        except KeyboardInterrupt:
+            self.save()  # the step in hand is complete: resuming loses nothing
+            raise
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+        if t.report:
+            from gankit.viz.report import write_report
+
+            write_report(self.run.path)
+        return results

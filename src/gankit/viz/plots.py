@@ -1,0 +1,432 @@
+"""Pictures of a run: sample snapshots, time-lapses of training, loss curves, metric reading."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+__all__ = ["save_snapshot", "timelapse", "loss_curves", "read_metrics", "list_snapshots"]
+
+_DOT_COLOR = "#1f5fa8"
+_CENTER_COLOR = "#d62728"
+_SNAPSHOT_RE = re.compile(r"^step_(\d+)\.npy$")
+_GIF_FRAME_MS = 250  # ~4 frames per second
+_MAX_GRID_SAMPLES = 64  # images in a snapshot picture or a GIF frame
+_MAX_PANEL_SAMPLES = 25  # images in one panel of the time-lapse grid
+
+
+# --------------------------------------------------------------------------------------------
+# reading a run folder
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Rows of a metrics.jsonl file; blank, corrupt or non-object lines are skipped.
+
+    A missing file gives []. A crash can leave a half-written last line, which is skipped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows: list[dict] = []
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of every `samples/step_NNNNNNN.npy` in a run folder, sorted by step."""
+    samples = Path(run_dir) / "samples"
+    if not samples.is_dir():
+        return []
+    found = []
+    for p in samples.iterdir():
+        m = _SNAPSHOT_RE.match(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p))
+    found.sort(key=lambda sp: sp[0])
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# sample arrays
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor; torch is imported only by the caller
+        x = x.detach().to("cpu").float().numpy()
+    return np.asarray(x, dtype=np.float32)
+
+
+def _classify(x: Any) -> tuple[str, np.ndarray]:
+    """("points", [N, 2]) or ("images", [N, C, H, W]); ValueError for anything else."""
+    a = _to_numpy(x)
+    if a.ndim == 2 and a.shape[1] == 2:
+        return "points", a
+    if a.ndim == 2:
+        n, d = a.shape
+        side = math.isqrt(d)
+        if side >= 2 and side * side == d:
+            return "images", a.reshape(n, 1, side, side)
+        side = math.isqrt(d // 3) if d % 3 == 0 else 0
+        if side >= 2 and 3 * side * side == d:
+            return "images", a.reshape(n, 3, side, side)
+        raise ValueError(
+            f"cannot draw samples of shape {tuple(a.shape)}: 2-D points need [N, 2]; flattened "
+            "images need [N, H*W] or [N, 3*H*W] with H == W"
+        )
+    if a.ndim == 3:  # [N, H, W]: one channel
+        a = a[:, None]
+    if a.ndim == 4 and a.shape[1] in (1, 3):
+        return "images", a
+    raise ValueError(
+        f"cannot draw samples of shape {tuple(a.shape)}: expected [N, 2] points or "
+        "[N, C, H, W] images with C in (1, 3)"
+    )
+
+
+def _image_grid(imgs: np.ndarray, max_n: int) -> np.ndarray:
+    """First max_n images of [N, C, H, W] in [-1, 1] as one [H', W', 3] float grid in [0, 1]."""
+    import torch
+    from torchvision.utils import make_grid
+
+    imgs = np.nan_to_num(imgs[:max_n], nan=0.0, posinf=1.0, neginf=-1.0)
+    t = torch.from_numpy(np.ascontiguousarray(imgs)).float()
+    t = ((t + 1.0) / 2.0).clamp(0.0, 1.0)
+    nrow = max(1, math.ceil(math.sqrt(t.shape[0])))
+    grid = make_grid(t, nrow=nrow, padding=2, pad_value=1.0)
+    return grid.permute(1, 2, 0).numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# drawing
+
+
+def _square_limits(
+    points: np.ndarray, centers: np.ndarray | None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Square x/y limits: around the true centres when known, else robustly around the data."""
+    if centers is not None and len(centers):
+        c = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+        lo, hi = c.min(axis=0), c.max(axis=0)
+        span = float((hi - lo).max())
+        margin = 0.25 * span if span > 0 else 1.0
+    else:
+        p = points[np.isfinite(points).all(axis=1)] if len(points) else points
+        if len(p) == 0:
+            lo, hi, margin = np.array([-1.0, -1.0]), np.array([1.0, 1.0]), 0.0
+        else:
+            lo = np.percentile(p, 1, axis=0)
+            hi = np.percentile(p, 99, axis=0)
+            span = float((hi - lo).max())
+            margin = 0.15 * span if span > 1e-9 else 1.0
+    mid = (lo + hi) / 2.0
+    half = float((hi - lo).max()) / 2.0 + margin
+    return (mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half)
+
+
+def _draw_points(
+    ax,
+    pts: np.ndarray,
+    title: str,
+    centers: np.ndarray | None,
+    lims: tuple[tuple[float, float], tuple[float, float]],
+    small: bool = False,
+) -> None:
+    finite = np.isfinite(pts).all(axis=1)
+    p = pts[finite]
+    n = max(len(p), 1)
+    alpha = float(np.clip(1500.0 / n, 0.25, 0.9))
+    size = 1.5 if small else 3.0
+    ax.scatter(
+        p[:, 0], p[:, 1], s=size, c=_DOT_COLOR, alpha=alpha, linewidths=0, zorder=2, rasterized=True
+    )
+    if centers is not None and len(centers):
+        c = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+        ax.scatter(
+            c[:, 0],
+            c[:, 1],
+            marker="x",
+            s=25 if small else 50,
+            c=_CENTER_COLOR,
+            linewidths=1.0 if small else 1.5,
+            zorder=1,
+        )
+    (x0, x1), (y0, y1) = lims
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(True, linewidth=0.4, alpha=0.4)
+    if small:
+        ax.tick_params(labelsize=6, length=2)
+    else:
+        ax.tick_params(labelsize=8)
+    if title:
+        ax.set_title(title, fontsize=9 if small else 11)
+    outside = int(((p[:, 0] < x0) | (p[:, 0] > x1) | (p[:, 1] < y0) | (p[:, 1] > y1)).sum())
+    notes = []
+    if outside:
+        notes.append(f"{outside} outside view")
+    if (~finite).any():
+        notes.append(f"{int((~finite).sum())} non-finite")
+    if notes:
+        ax.text(
+            0.02,
+            0.02,
+            ", ".join(notes),
+            transform=ax.transAxes,
+            fontsize=6 if small else 8,
+            color="#666666",
+            va="bottom",
+        )
+
+
+def _points_figure(pts, title, centers, lims, inches: float = 4.5) -> Figure:
+    fig = Figure(figsize=(inches, inches), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    _draw_points(ax, pts, title, centers, lims)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.08, top=0.92)
+    return fig
+
+
+def _images_figure(grid: np.ndarray, title: str, target_px: int = 440) -> Figure:
+    """A figure showing the grid at an integer scale (crisp pixels), title above it."""
+    h, w = grid.shape[:2]
+    scale = max(1, round(target_px / max(h, w)))
+    title_px = 28 if title else 0
+    width_px, height_px = w * scale, h * scale + title_px
+    dpi = 100
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    ax = fig.add_axes((0.0, 0.0, 1.0, h * scale / height_px))
+    ax.imshow(grid, interpolation="nearest", vmin=0.0, vmax=1.0)
+    ax.set_axis_off()
+    if title:
+        fig.text(0.5, 1.0 - (title_px / 2) / height_px, title, ha="center", va="center", size=11)
+    return fig
+
+
+def _fig_to_pil(fig: Figure) -> Image.Image:
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+
+
+def _save_fig(fig: Figure, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, format="png", facecolor="white")
+
+
+def save_snapshot(
+    x: np.ndarray | Tensor,
+    path: Path,
+    title: str = "",
+    centers: np.ndarray | None = None,
+) -> None:
+    """Write a PNG of samples: a scatter plot for [N, 2] points, an image grid for images.
+
+    Images are [N, C, H, W] (or [N, H*W] / [N, 3*H*W] flattened, H == W) in [-1, 1]; the
+    first 64 are shown. Points get fixed limits around `centers` (marked with x) when given,
+    else limits from the 1st-99th percentiles of the data, so outliers do not squash the view.
+    """
+    kind, a = _classify(x)
+    if kind == "points":
+        fig = _points_figure(a, title, centers, _square_limits(a, centers))
+    else:
+        fig = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES), title)
+    _save_fig(fig, path)
+
+
+def _panel_indices(n: int, max_panels: int) -> list[int]:
+    k = max(1, min(n, max_panels))
+    if k == 1:
+        return [n - 1]
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, k)})
+
+
+def _grid_shape(k: int) -> tuple[int, int]:
+    """(rows, cols) for k panels: near-square, with as few empty slots as possible."""
+    base = math.ceil(math.sqrt(k))
+    cols = min(range(base, base + 3), key=lambda c: (math.ceil(k / c) * c - k, c))
+    cols = min(cols, k)
+    return math.ceil(k / cols), cols
+
+
+def timelapse(
+    snapshots: Sequence[tuple[int, np.ndarray]],
+    grid_path: Path,
+    gif_path: Path,
+    centers: np.ndarray | None = None,
+    max_panels: int = 16,
+) -> None:
+    """Write a PNG grid of up to max_panels snapshots and an animated GIF of all of them.
+
+    Panels are chosen evenly over the snapshots and always include the last one. Points use
+    the same axis limits in every panel and frame, so mass moving between modes shows.
+    """
+    if not snapshots:
+        raise ValueError("timelapse needs at least one snapshot")
+    snaps = sorted(((int(s), x) for s, x in snapshots), key=lambda sx: sx[0])
+    classified = [(s, *_classify(x)) for s, x in snaps]
+    kinds = {k for _, k, _ in classified}
+    if len(kinds) != 1:
+        raise ValueError("timelapse snapshots mix 2-D points and images")
+    kind = kinds.pop()
+
+    lims = None
+    if kind == "points":
+        lims = _square_limits(np.concatenate([a for _, _, a in classified]), centers)
+
+    # the grid of panels
+    idx = _panel_indices(len(classified), max_panels)
+    nrows, ncols = _grid_shape(len(idx))
+    panel_in = 2.6
+    fig = Figure(
+        figsize=(ncols * panel_in, nrows * (panel_in + 0.2)), dpi=100, layout="constrained"
+    )
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for slot, ax in enumerate(axes.flat):
+        if slot >= len(idx):
+            ax.set_axis_off()
+            continue
+        step, _, a = classified[idx[slot]]
+        if kind == "points":
+            _draw_points(ax, a, f"step {step}", centers, lims, small=True)
+        else:
+            ax.imshow(_image_grid(a, _MAX_PANEL_SAMPLES), vmin=0.0, vmax=1.0)
+            ax.set_axis_off()
+            ax.set_title(f"step {step}", fontsize=9)
+    _save_fig(fig, grid_path)
+
+    # the animation: one frame per snapshot, all of the same size
+    frames: list[Image.Image] = []
+    for step, _, a in classified:
+        if kind == "points":
+            f = _points_figure(a, f"step {step}", centers, lims, inches=4.5)
+        else:
+            f = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES), f"step {step}")
+        img = _fig_to_pil(f)
+        if frames and img.size != frames[0].size:
+            img = img.resize(frames[0].size)
+        frames.append(img.convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
+    gif_path = Path(gif_path)
+    gif_path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(
+        gif_path,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=_GIF_FRAME_MS,
+        loop=0,
+        disposal=1,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# training curves
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    pts = [
+        (r["step"], r[key]) for r in rows if _is_number(r.get("step")) and _is_number(r.get(key))
+    ]
+    pts.sort(key=lambda sv: sv[0])
+    if not pts:
+        return np.zeros(0), np.zeros(0)
+    arr = np.asarray(pts, dtype=np.float64)
+    return arr[:, 0], arr[:, 1]
+
+
+def _moving_average(steps: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A trailing moving average over about 2% of the points; None for short series."""
+    n = len(vals)
+    if n < 20:
+        return None
+    w = max(2, n // 50)
+    c = np.cumsum(np.insert(vals, 0, 0.0))
+    return steps[w - 1 :], (c[w:] - c[:-w]) / w
+
+
+def _plot_series(ax, steps, vals, label, color) -> None:
+    smooth = _moving_average(steps, vals)
+    if smooth is None:
+        ax.plot(steps, vals, color=color, linewidth=1.2, label=label)
+    else:
+        ax.plot(steps, vals, color=color, linewidth=0.8, alpha=0.3)
+        ax.plot(*smooth, color=color, linewidth=1.5, label=label)
+
+
+def _robust_ylim(ax, all_vals: list[np.ndarray]) -> None:
+    """Zoom the y axis to the bulk of the values when a few spikes would squash the curves."""
+    v = np.concatenate(all_vals)
+    if len(v) < 20:
+        return
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    full = v.max() - v.min()
+    if hi > lo and full > 3 * (hi - lo):
+        pad = 0.1 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+
+
+def loss_curves(rows: list[dict], path: Path) -> bool:
+    """Plot every `loss/*` key against step, and the `wdist` estimate in a second panel.
+
+    Returns False, writing nothing, when no row has a numeric loss or wdist.
+    """
+    keys = sorted({k for r in rows for k in r if isinstance(k, str) and k.startswith("loss/")})
+    losses = {k: s for k in keys if len((s := _series(rows, k))[0])}
+    wdist = _series(rows, "wdist")
+    has_w = len(wdist[0]) > 0
+    if not losses and not has_w:
+        return False
+
+    panels = int(bool(losses)) + int(has_w)
+    fig = Figure(figsize=(6.2 * panels, 3.8), dpi=100)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    colors = [f"C{i}" for i in range(10)]
+    if losses:
+        ax = axes[0]
+        for i, (k, (s, v)) in enumerate(losses.items()):
+            _plot_series(ax, s, v, k.removeprefix("loss/"), colors[i % len(colors)])
+        _robust_ylim(ax, [v for _, v in losses.values()])
+        ax.set_title("losses")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+        ax.legend(fontsize=8, loc="best")
+    if has_w:
+        ax = axes[-1]
+        _plot_series(ax, wdist[0], wdist[1], "wdist", "C4")
+        _robust_ylim(ax, [wdist[1]])
+        ax.set_title("Wasserstein estimate (critic)")
+        ax.set_xlabel("step")
+        ax.set_ylabel("W estimate")
+        ax.grid(True, linewidth=0.4, alpha=0.5)
+    fig.tight_layout()
+    _save_fig(fig, path)
+    return True

@@ -1,0 +1,343 @@
+"""A self-contained HTML report of a run: summary, metrics, curves, samples, time-lapse, config."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from gankit.errors import RunError
+from gankit.viz.plots import list_snapshots, loss_curves, read_metrics, save_snapshot, timelapse
+
+__all__ = ["write_report"]
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _fmt(v: Any) -> str:
+    """A number for a table: ints as they are, floats to 4 significant digits."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return _esc(v)
+    if isinstance(v, int):
+        return str(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+        return f"{v:.3e}"
+    if abs(v) >= 1000:
+        return f"{v:.1f}"
+    return f"{v:.4g}"
+
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _img(path: Path, mime: str, alt: str, caption: str = "") -> str:
+    cap = f"<figcaption>{_esc(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{_data_uri(path, mime)}" alt="{_esc(alt)}">{cap}</figure>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_esc(text)}</p>'
+
+
+def _error(what: str, err: Exception) -> str:
+    return (
+        f'<p class="error">Could not draw {_esc(what)}: {_esc(type(err).__name__)}: {_esc(err)}</p>'
+    )
+
+
+def _stale(targets: list[Path], newest_source: float) -> bool:
+    return any(not t.is_file() or t.stat().st_mtime < newest_source for t in targets)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_config(run_dir: Path) -> tuple[str | None, dict]:
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return None, {}
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        cfg = yaml.safe_load(text)
+    except yaml.YAMLError:
+        cfg = None
+    return text, cfg if isinstance(cfg, dict) else {}
+
+
+def _read_centers(run_dir: Path) -> np.ndarray | None:
+    path = run_dir / "data.json"
+    if not path.is_file():
+        return None
+    try:
+        c = np.asarray(json.loads(path.read_text(encoding="utf-8"))["centers"], dtype=np.float64)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return c.reshape(-1, 2) if c.size and c.size % 2 == 0 else None
+
+
+def _name(cfg: dict, section: str) -> str:
+    sub = cfg.get(section)
+    if isinstance(sub, dict) and sub.get("name") is not None:
+        return str(sub["name"])
+    return "?"
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def _summary(cfg: dict, rows: list[dict]) -> str:
+    steps = [r["step"] for r in rows if _is_number(r.get("step"))]
+    times = [r["time"] for r in rows if _is_number(r.get("time"))]
+    final: dict[str, Any] = {}
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(k, str) and (k.startswith("loss/") or k == "wdist") and _is_number(v):
+                final[k] = v
+
+    train = cfg.get("train") if isinstance(cfg.get("train"), dict) else {}
+    planned = train.get("steps")
+    cards = []
+    if steps:
+        value = _fmt(int(max(steps)))
+        if _is_number(planned):
+            value += f' <span class="of">/ {_fmt(int(planned))}</span>'
+        cards.append(("steps trained", value))
+    else:
+        cards.append(("steps trained", "no metrics yet"))
+    cards.append(("wall time", _esc(_fmt_duration(times[-1])) if times else "&ndash;"))
+    for k in sorted(final, key=lambda k: (k == "wdist", k)):
+        label = "final " + (k.removeprefix("loss/") + " loss" if k.startswith("loss/") else k)
+        cards.append((_esc(label), _fmt(final[k])))
+    if "seed" in train:
+        cards.append(("seed", _esc(train["seed"])))
+
+    parts = ['<div class="cards">']
+    for label, value in cards:
+        parts.append(f'<div class="card"><div class="label">{label}</div>')
+        parts.append(f'<div class="value">{value}</div></div>')
+    parts.append("</div>")
+
+    data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
+    params = [
+        f"{_esc(k)} = {_fmt(v)}"
+        for k, v in data.items()
+        if k != "name" and (_is_number(v) or isinstance(v, (str, bool)))
+    ]
+    if params:
+        parts.append(f'<p class="meta">data: {", ".join(params)}</p>')
+    return "\n".join(parts)
+
+
+def _eval_tables(rows: list[dict]) -> str:
+    eval_rows = [r for r in rows if any(isinstance(k, str) and k.startswith("eval/") for k in r)]
+    if not eval_rows:
+        return _note("No evaluation yet.")
+    latest: dict[str, tuple[Any, Any]] = {}
+    for r in eval_rows:
+        for k, v in r.items():
+            if isinstance(k, str) and k.startswith("eval/") and v is not None:
+                latest[k] = (v, r.get("step"))
+    keys = sorted(latest)
+    out = [
+        '<table class="kv"><thead><tr><th>metric</th><th>value</th><th>at step</th></tr></thead>'
+    ]
+    out.append("<tbody>")
+    for k in keys:
+        v, s = latest[k]
+        out.append(
+            f"<tr><td>{_esc(k.removeprefix('eval/'))}</td><td class='num'>{_fmt(v)}</td>"
+            f"<td class='num'>{_fmt(s) if s is not None else '&ndash;'}</td></tr>"
+        )
+    out.append("</tbody></table>")
+
+    if len(eval_rows) > 1:
+        hist = sorted(eval_rows, key=lambda r: r["step"] if _is_number(r.get("step")) else -1)
+        head = "".join(f"<th>{_esc(k.removeprefix('eval/'))}</th>" for k in keys)
+        body = []
+        for r in hist:
+            cells = "".join(
+                f"<td class='num'>{_fmt(r[k]) if r.get(k) is not None else '&ndash;'}</td>"
+                for k in keys
+            )
+            step = _fmt(r["step"]) if r.get("step") is not None else "&ndash;"
+            body.append(f"<tr><td class='num'>{step}</td>{cells}</tr>")
+        is_open = " open" if len(hist) <= 12 else ""
+        out.append(f"<details{is_open}><summary>all {len(hist)} evaluations</summary>")
+        out.append(f'<div class="scroll"><table class="hist"><thead><tr><th>step</th>{head}</tr>')
+        out.append(f"</thead><tbody>{''.join(body)}</tbody></table></div></details>")
+    return "\n".join(out)
+
+
+def _curves(run_dir: Path, rows: list[dict]) -> str:
+    path = run_dir / "loss_curves.png"
+    try:
+        if not loss_curves(rows, path):
+            return _note("No training losses logged yet.")
+    except Exception as err:  # a report must not die on one bad picture
+        return _error("the loss curves", err)
+    return _img(path, "image/png", "loss curves")
+
+
+def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) -> str:
+    if not snaps:
+        return _note("No samples yet.")
+    step, npy = snaps[-1]
+    png = npy.with_suffix(".png")
+    try:
+        if _stale([png], npy.stat().st_mtime):
+            save_snapshot(np.load(npy), png, title=f"step {step}", centers=centers)
+        n = np.load(npy, mmap_mode="r").shape[0]
+    except Exception as err:  # a report must not die on one bad picture
+        return _error(f"the samples of step {step}", err)
+    return _img(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
+
+
+def _timelapse(
+    run_dir: Path, snaps: list[tuple[int, Path]], centers: np.ndarray | None
+) -> tuple[str, str]:
+    """(the GIF, the grid of panels) as HTML; the GIF part is empty when it could not be had."""
+    if not snaps:
+        return "", _note("No samples yet, so no time-lapse.")
+    grid, gif = run_dir / "timelapse.png", run_dir / "timelapse.gif"
+    try:
+        newest = max(p.stat().st_mtime for _, p in snaps)
+        if _stale([grid, gif], newest):
+            loaded = []
+            for step, p in snaps:
+                try:
+                    loaded.append((step, np.load(p)))
+                except (OSError, ValueError):  # a snapshot being written right now
+                    continue
+            if not loaded:
+                return "", _note("No readable samples yet, so no time-lapse.")
+            timelapse(loaded, grid, gif, centers=centers)
+    except Exception as err:
+        return "", _error("the time-lapse", err)
+    span = f"{len(snaps)} snapshots, steps {snaps[0][0]} to {snaps[-1][0]}"
+    return (
+        _img(gif, "image/gif", "time-lapse animation", f"animation of all {span}"),
+        _img(grid, "image/png", "time-lapse grid", f"evenly chosen among the {span}"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the page
+
+_CSS = """
+:root { --fg: #1d2433; --muted: #5b6475; --line: #dfe3ea; --bg: #f6f7f9; --accent: #1f5fa8; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 1120px; margin: 0 auto; padding: 28px 24px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0 0 12px; }
+.meta { color: var(--muted); margin: 0 0 4px; font-size: 13px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
+  padding: 18px 20px; margin: 18px 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 10px; margin-bottom: 8px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 120px; }
+.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase;
+  letter-spacing: .04em; }
+.card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.card .of { font-size: 14px; color: var(--muted); font-weight: 400; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 14px; }
+th, td { padding: 4px 12px; border-bottom: 1px solid var(--line); text-align: left; }
+th { background: #f0f2f5; font-weight: 600; }
+td.num { text-align: right; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+details { margin-top: 14px; }
+summary { cursor: pointer; color: var(--accent); margin-bottom: 8px; }
+.scroll { overflow-x: auto; max-height: 420px; overflow-y: auto; }
+figure { margin: 0; }
+figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+.pair { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.pair figure { flex: 0 1 460px; min-width: 0; }
+pre { background: #f3f4f7; border: 1px solid var(--line); border-radius: 6px; padding: 12px;
+  overflow-x: auto; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.note { color: var(--muted); font-style: italic; margin: 0; }
+.error { color: #a61b1b; margin: 0; }
+"""
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write RUN/report.html, one self-contained page (images inlined), and return its path.
+
+    Also (re)draws RUN/loss_curves.png and, when missing or older than the newest snapshot,
+    RUN/timelapse.png and RUN/timelapse.gif. Works on a run with no metrics or samples yet.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir} is not a run folder (no such directory)")
+    config_text, cfg = _read_config(run_dir)
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    centers = _read_centers(run_dir)
+    snaps = list_snapshots(run_dir)
+    model, data = _name(cfg, "model"), _name(cfg, "data")
+
+    gif_html, grid_html = _timelapse(run_dir, snaps, centers)
+    generated = datetime.now().strftime("%Y-%m-%d %H:%M")
+    config_html = f"<pre>{_esc(config_text)}</pre>" if config_text else _note("No config.yaml.")
+    sections = [
+        ("Summary", _summary(cfg, rows)),
+        ("Evaluation", _eval_tables(rows)),
+        ("Training curves", _curves(run_dir, rows)),
+        ("Samples", f'<div class="pair">{_final_samples(snaps, centers)}{gif_html}</div>'),
+        ("Time-lapse", grid_html),
+        ("Config", config_html),
+    ]
+    body = "\n".join(
+        f"<section><h2>{_esc(t)}</h2>\n{content}\n</section>" for t, content in sections
+    )
+    title = f"{model} on {data}"
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)} &middot; gankit report</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+<h1>{_esc(title)}</h1>
+<p class="meta">run {_esc(run_dir.resolve())} &middot; report written {_esc(generated)}</p>
+{body}
+</main>
+</body>
+</html>
+"""
+    out = run_dir / "report.html"
+    tmp = run_dir / f".report.html.{os.getpid()}.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,166 @@
+"""Every registered model: a train step changes the parameters and returns finite losses."""
+
+import copy
+import math
+
+import pytest
+import torch
+
+from gankit.config import resolve_config
+from gankit.data import build_data
+from gankit.models import build_model
+from gankit.registry import MODELS
+
+from .conftest import TINY
+
+
+def make(model: str, data: str = "ring", extra=()):
+    cfg = resolve_config(model=model, data=data, overrides=TINY + list(extra))
+    torch.manual_seed(0)
+    source = build_data(cfg.data, seed=0)
+    return build_model(cfg.model, source.shape), source, cfg
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_train_step_changes_parameters_and_returns_finite_losses(name):
+    model, data, cfg = make(name)
+    before = {k: v.clone() for k, v in model.nets.state_dict().items()}
+    logs = model.train_step(data.batch(32 * model.batches_per_step), step=0)
+    assert {"loss/D", "loss/G"} <= set(logs)
+    for key, value in logs.items():
+        assert value.dim() == 0 and not value.requires_grad, key
+        assert math.isfinite(value.item()), key
+    after = model.nets.state_dict()
+    for net in ("G", "D"):
+        changed = [
+            k for k in before if k.startswith(net + ".") and not torch.equal(before[k], after[k])
+        ]
+        assert changed, f"{name}: no parameter of {net} changed"
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_any_vector_shape(name):
+    """Flattened images work as well as 2-D points."""
+    model, _, _ = make(name)
+    model = type(model)(model.cfg, (1, 4, 4))
+    model.optimizers = model.configure_optimizers()
+    logs = model.train_step(torch.randn(32 * model.batches_per_step, 1, 4, 4), step=0)
+    assert math.isfinite(logs["loss/G"].item())
+    assert model.sample(5).shape == (5, 1, 4, 4)
+
+
+def test_wgan_clips_the_critic():
+    model, data, _ = make("wgan", extra=["model.clip=0.003"])
+    model.train_step(data.batch(32 * 5), step=0)
+    assert max(p.abs().max().item() for p in model.nets["D"].parameters()) <= 0.003 + 1e-9
+
+
+def test_wgan_gp_logs_its_penalty_and_estimate():
+    model, data, _ = make("wgan-gp")
+    logs = model.train_step(data.batch(32 * 5), step=0)
+    assert logs["loss/gp"].item() >= 0 and "wdist" in logs
+
+
+def test_minimax_and_nonsaturating_give_different_generator_updates():
+    results = []
+    for g_loss in ("minimax", "nonsaturating"):
+        model, data, _ = make("gan", extra=[f"model.g_loss={g_loss}"])
+        torch.manual_seed(1)
+        model.train_step(data.batch(32), step=0)
+        results.append(torch.cat([p.flatten() for p in model.nets["G"].parameters()]))
+    assert not torch.allclose(results[0], results[1])
+
+
+def test_ema_tracks_the_generator():
+    model, data, _ = make("gan")
+    model.enable_ema(0.5)
+    model.optimizers = model.configure_optimizers()
+    g0 = [p.clone() for p in model.nets["G_ema"].parameters()]
+    model.train_step(data.batch(32), step=0)
+    model.update_ema()
+    for p0, pe, pg in zip(
+        g0, model.nets["G_ema"].parameters(), model.nets["G"].parameters(), strict=True
+    ):
+        torch.testing.assert_close(pe, 0.5 * p0 + 0.5 * pg)
+
+
+# ---------------------------------------------------------------- Unrolled GAN
+
+
+def _tiny_unrolled(first_order=False, k=3):
+    model, _, _ = make(
+        "unrolled",
+        extra=[f"model.unroll_steps={k}", f"model.first_order={first_order}", "model.lr_d=0.05"],
+    )
+    model = model.double()
+    model.optimizers = model.configure_optimizers()
+    # give D's Adam a non-trivial state, as in the middle of training
+    x = torch.randn(8, 2, dtype=torch.float64)
+    for _ in range(2):
+        loss = model.nets["D"](x).pow(2).mean()
+        model.optimizers["D"].zero_grad()
+        loss.backward()
+        model.optimizers["D"].step()
+    return model
+
+
+def test_unrolled_gradient_matches_finite_differences():
+    """d/dθ_G of f(θ_G, θ_D^k(θ_G)), differentiated through k Adam steps, against central
+    differences of the same function computed from scratch."""
+    model = _tiny_unrolled()
+    g = torch.Generator().manual_seed(3)
+    x_real = torch.randn(8, 2, generator=g, dtype=torch.float64)
+    z = torch.randn(8, model.z_dim, generator=g, dtype=torch.float64)
+    params = list(model.nets["G"].parameters())
+    grads = torch.autograd.grad(model.unrolled_generator_loss(x_real, z), params)
+
+    h = 1e-6
+    checked = 0
+    for p, grad in zip(params, grads, strict=True):
+        flat, gflat = p.data.view(-1), grad.view(-1)
+        for i in range(0, flat.numel(), max(1, flat.numel() // 4)):
+            old = flat[i].item()
+            flat[i] = old + h
+            up = model.unrolled_generator_loss(x_real, z).item()
+            flat[i] = old - h
+            down = model.unrolled_generator_loss(x_real, z).item()
+            flat[i] = old
+            assert gflat[i].item() == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-8)
+            checked += 1
+    assert checked >= 8
+
+
+def test_first_order_shortcut_drops_the_second_order_term():
+    full = _tiny_unrolled(first_order=False)
+    short = copy.deepcopy(full)
+    short.cfg.first_order = True
+    x_real, z = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 4, dtype=torch.float64)
+    g_full = torch.autograd.grad(
+        full.unrolled_generator_loss(x_real, z), full.nets["G"].parameters()
+    )
+    g_short = torch.autograd.grad(
+        short.unrolled_generator_loss(x_real, z), short.nets["G"].parameters()
+    )
+    assert not all(torch.allclose(a, b) for a, b in zip(g_full, g_short, strict=True))
+
+
+def test_zero_unroll_steps_is_the_plain_nonsaturating_gan():
+    model = _tiny_unrolled(k=0)
+    x_real, z = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 4, dtype=torch.float64)
+    d_fake = model.nets["D"](model.nets["G"](z))
+    expected = torch.nn.functional.softplus(-d_fake).mean()
+    torch.testing.assert_close(model.unrolled_generator_loss(x_real, z), expected)
+
+
+def test_unrolling_leaves_d_and_its_optimizer_untouched():
+    model = _tiny_unrolled()
+    model.optimizers["D"].zero_grad(set_to_none=True)
+    before = copy.deepcopy(model.nets["D"].state_dict())
+    opt_before = copy.deepcopy(model.optimizers["D"].state_dict())
+    model.unrolled_generator_loss(torch.randn(8, 2).double(), torch.randn(8, 4).double()).backward()
+    for k, v in model.nets["D"].state_dict().items():
+        assert torch.equal(v, before[k])
+    assert all(p.grad is None for p in model.nets["D"].parameters())
+    after = model.optimizers["D"].state_dict()["state"]
+    for k, st in opt_before["state"].items():
+        assert torch.equal(st["exp_avg"], after[k]["exp_avg"])

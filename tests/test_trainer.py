@@ -1,0 +1,175 @@
+"""The Trainer: run folders, exact resume, checkpoints, snapshots, metrics."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gankit import api
+from gankit.config import resolve_config
+from gankit.errors import CheckpointError, RunError
+from gankit.training.checkpoint import list_checkpoints, load_checkpoint
+from gankit.training.run import RunDir
+from gankit.training.trainer import Trainer, TrainingDiverged
+
+from .conftest import TINY
+
+
+def train(tmp_path, name="run", model="gan", steps=20, extra=()):
+    return api.train(None, model, "ring", TINY + [f"train.steps={steps}", *extra], tmp_path / name)
+
+
+def rows(run_dir):
+    out = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        row.pop("time")
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("model", ["gan", "unrolled", "wgan-gp"])
+def test_resume_is_exact(tmp_path, model):
+    """Stopping at step 10 and resuming to 20 gives the uninterrupted run's state bit for bit."""
+    straight = train(tmp_path, "a", model, steps=20, extra=["train.ema=0.9"])
+    train(tmp_path, "b", model, steps=10, extra=["train.ema=0.9"])
+    resumed = api.resume(tmp_path / "b", steps=20)
+    a, b = straight.state_dict(), resumed.state_dict()
+    for key, value in a["nets"].items():
+        assert torch.equal(value, b["nets"][key]), key
+    for name, opt in a["optimizers"].items():
+        for pid, st in opt["state"].items():
+            for k, v in st.items():
+                assert torch.equal(
+                    torch.as_tensor(v), torch.as_tensor(b["optimizers"][name]["state"][pid][k])
+                )
+    assert torch.equal(a["data"]["generator"], b["data"]["generator"])
+    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])
+    losses = [[r for r in rows(tmp_path / n) if "loss/D" in r] for n in ("a", "b")]
+    assert losses[0] == losses[1] and len(losses[0]) == 4
+    assert RunDir.open(tmp_path / "b").load_config().train.steps == 20
+
+
+def test_resume_drops_rows_logged_after_the_checkpoint(tmp_path):
+    train(tmp_path, "a", steps=20)
+    run = RunDir(tmp_path / "a")
+    ckpts = list_checkpoints(run.checkpoints)
+    ckpts[-1].unlink()  # as if the process died after logging past step 10
+    with open(run.metrics, "a") as f:
+        f.write('{"step": 19, "loss/D"')  # and left a half line
+    api.resume(tmp_path / "a")
+    steps = [r["step"] for r in rows(tmp_path / "a") if "loss/D" in r]
+    assert steps == sorted(set(steps)) == [5, 10, 15, 20]
+
+
+def test_keeps_the_last_k_checkpoints(tmp_path):
+    train(tmp_path, steps=20, extra=["train.ckpt_every=5", "train.keep_last=2"])
+    names = [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")]
+    assert names == ["step_0000015.pt", "step_0000020.pt"]
+
+
+def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    train(tmp_path, steps=10)
+    run = RunDir(tmp_path / "run")
+    good = list_checkpoints(run.checkpoints)[-1].read_bytes()
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(CheckpointError, match="No space left"):
+        api.resume(run.path, steps=20)
+    assert list_checkpoints(run.checkpoints)[-1].read_bytes() == good
+    assert not list(run.checkpoints.glob("*.tmp"))
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    train(tmp_path, steps=10)
+    path = list_checkpoints(tmp_path / "run" / "checkpoints")[-1]
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match="truncated or not a gankit checkpoint"):
+        api.resume(tmp_path / "run", steps=20)
+
+
+def test_foreign_and_malicious_checkpoints_are_refused(tmp_path):
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match="not a gankit checkpoint"):
+        load_checkpoint(foreign)
+
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "gankit-checkpoint", "x": Exploit()}, evil, pickle_protocol=2)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(evil)
+    assert not marker.exists()
+
+
+def test_run_folder_contents(tmp_path):
+    trainer = train(tmp_path, steps=20)
+    run = tmp_path / "run"
+    assert (run / "config.yaml").is_file() and (run / "data.json").is_file()
+    snaps = sorted(p.name for p in (run / "samples").glob("*.npy"))
+    assert snaps == ["step_0000010.npy", "step_0000020.npy"]
+    assert (run / "samples" / "step_0000020.png").stat().st_size > 0
+    x = np.load(run / "samples" / "step_0000020.npy")
+    assert x.shape == (200, 2)
+    # the last snapshot is the final model on the fixed noise
+    np.testing.assert_array_equal(x, trainer.model.sample(z=trainer.fixed_z).numpy())
+    evals = [r for r in rows(run) if "eval/modes" in r]
+    assert len(evals) == 1 and evals[0]["step"] == 20
+    assert 0 <= evals[0]["eval/hq_pct"] <= 100
+
+
+def test_save_load_round_trip_gives_identical_samples(tmp_path):
+    trainer = train(tmp_path, steps=10, extra=["train.ema=0.9"])
+    z = trainer.model.noise(50, torch.Generator().manual_seed(5))
+    loaded = api.load(tmp_path / "run")
+    assert "G_ema" in loaded.nets
+    assert torch.equal(loaded.sample(z=z), trainer.model.sample(z=z))
+    assert torch.equal(api.sample(tmp_path / "run", 50, seed=5), trainer.model.sample(z=z))
+
+
+def test_existing_run_is_never_overwritten(tmp_path):
+    train(tmp_path, steps=10)
+    before = (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(RunError, match="already holds a run.*--resume"):
+        train(tmp_path, steps=5)
+    assert (tmp_path / "run" / "config.yaml").read_text() == before
+
+
+def test_interrupt_checkpoints_the_step_in_hand(tmp_path, monkeypatch):
+    cfg = resolve_config(model="gan", overrides=TINY + ["train.steps=50"])
+    trainer = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    real_step = trainer.model.train_step
+
+    def step(batch, i):
+        if i == 13:
+            raise KeyboardInterrupt
+        return real_step(batch, i)
+
+    monkeypatch.setattr(trainer.model, "train_step", step)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert list_checkpoints(tmp_path / "run" / "checkpoints")[-1].name == "step_0000013.pt"
+
+
+def test_non_finite_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
+    cfg = resolve_config(model="gan", overrides=TINY + ["train.steps=20"])
+    trainer = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    monkeypatch.setattr(
+        trainer.model, "train_step", lambda b, i: {"loss/D": torch.tensor(float("nan"))}
+    )
+    with pytest.raises(TrainingDiverged, match="loss/D became non-finite by step 5"):
+        trainer.fit()
+
+
+def test_bf16_autocast_trains(tmp_path):
+    trainer = train(tmp_path, steps=10, extra=["train.precision=bf16"])
+    assert trainer.step == 10
