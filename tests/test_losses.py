@@ -301,3 +301,14 @@ def test_d_losses_scalar_float32(name):
     d_fake = torch.tensor([[-0.5], [0.25], [2.0]])
     loss = L.D_LOSSES[name](d_real, d_fake)
     assert loss.shape == () and loss.dtype == torch.float32 and torch.isfinite(loss)
+
+
+def test_r1_penalty_of_a_quadratic_critic_by_hand():
+    # D(x) = sum(x^2) has gradient 2x: per sample ||2x||^2 = 4 * (1 + 4) = 20 and 4 * 9 = 36
+    x = torch.tensor([[1.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    d_real = (x**2).sum(1)
+    penalty = L.r1_penalty(d_real, x)
+    assert penalty.item() == pytest.approx((20.0 + 36.0) / 2)
+    # differentiable: d/dx of mean ||2x||^2 = 4x
+    (g,) = torch.autograd.grad(penalty, x)
+    torch.testing.assert_close(g, 4.0 * x.detach())

@@ -164,3 +164,24 @@ def test_unrolling_leaves_d_and_its_optimizer_untouched():
     after = model.optimizers["D"].state_dict()["state"]
     for k, st in opt_before["state"].items():
         assert torch.equal(st["exp_avg"], after[k]["exp_avg"])
+
+
+def test_r1_penalty_option():
+    model, data, _ = make("gan", extra=["model.r1_gamma=10"])
+    logs = model.train_step(data.batch(32), step=0)
+    assert logs["loss/r1"].item() > 0
+
+
+def test_linear_lr_decay_over_the_second_half():
+    model, _, _ = make("gan", extra=["model.lr_decay_start=0.5", "model.lr_g=0.1"])
+    scheds = model.configure_schedulers(total_steps=10)
+    lrs = []
+    for _ in range(10):
+        for opt in model.optimizers.values():
+            opt.step()
+        for s in scheds.values():
+            s.step()
+        lrs.append(model.optimizers["G"].param_groups[0]["lr"])
+    assert lrs[:5] == [0.1] * 5
+    assert lrs[5:] == pytest.approx([0.08, 0.06, 0.04, 0.02, 0.0])
+    assert make("gan")[0].configure_schedulers(total_steps=10) == {}

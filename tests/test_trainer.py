@@ -31,10 +31,14 @@ def rows(run_dir):
 
 @pytest.mark.parametrize("model", ["gan", "unrolled", "wgan-gp"])
 def test_resume_is_exact(tmp_path, model):
-    """Stopping at step 10 and resuming to 20 gives the uninterrupted run's state bit for bit."""
-    straight = train(tmp_path, "a", model, steps=20, extra=["train.ema=0.9"])
-    train(tmp_path, "b", model, steps=10, extra=["train.ema=0.9"])
-    resumed = api.resume(tmp_path / "b", steps=20)
+    EXTRA = ["train.ema=0.9", "model.lr_decay_start=0.3"]  # EMA and a scheduler must resume too
+    """A run that dies after step 10 and resumes gives the uninterrupted run's state bit for bit."""
+    EXTRA = ["train.ema=0.9", "model.lr_decay_start=0.3"]  # EMA and a scheduler must resume too
+    straight = train(tmp_path, "a", model, steps=20, extra=EXTRA)
+    train(tmp_path, "b", model, steps=20, extra=EXTRA)
+    (tmp_path / "b" / "checkpoints" / "step_0000020.pt").unlink()  # as if killed after step 10
+    resumed = api.resume(tmp_path / "b")
+    assert resumed.step == 20
     a, b = straight.state_dict(), resumed.state_dict()
     for key, value in a["nets"].items():
         assert torch.equal(value, b["nets"][key]), key
@@ -44,11 +48,17 @@ def test_resume_is_exact(tmp_path, model):
                 assert torch.equal(
                     torch.as_tensor(v), torch.as_tensor(b["optimizers"][name]["state"][pid][k])
                 )
+    assert a["schedulers"] == b["schedulers"] and a["schedulers"]
     assert torch.equal(a["data"]["generator"], b["data"]["generator"])
     assert torch.equal(a["rng"]["torch"], b["rng"]["torch"])
     losses = [[r for r in rows(tmp_path / n) if "loss/D" in r] for n in ("a", "b")]
     assert losses[0] == losses[1] and len(losses[0]) == 4
-    assert RunDir.open(tmp_path / "b").load_config().train.steps == 20
+
+
+def test_resume_to_more_steps_updates_the_config(tmp_path):
+    train(tmp_path, "a", steps=10)
+    assert api.resume(tmp_path / "a", steps=20).step == 20
+    assert RunDir.open(tmp_path / "a").load_config().train.steps == 20
 
 
 def test_resume_drops_rows_logged_after_the_checkpoint(tmp_path):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
+    "r1_penalty",
     "D_LOSSES",
     "G_LOSSES",
     "binary_cross_entropy",
@@ -131,6 +132,17 @@ def gradient_penalty(
     # Per-sample L2 norm over all non-batch dims.
     grad_norm = grads.reshape(n, -1).norm(2, dim=1)
     return ((grad_norm - 1) ** 2).mean()
+
+
+def r1_penalty(d_real: Tensor, x_real: Tensor) -> Tensor:
+    """R1 penalty mean_i ||grad_x D(x_i)||^2 on real data (Mescheder et al. 2018).
+
+    d_real: D's scores [N] computed from x_real [N, ...], which must require grad, so the
+    penalty reuses the forward pass of the D loss instead of running D again.
+    Multiply by gamma / 2 and add to D's loss.
+    """
+    (grads,) = torch.autograd.grad(d_real.sum(), x_real, create_graph=True)
+    return grads.reshape(x_real.shape[0], -1).pow(2).sum(1).mean()
 
 
 # --------------------------------------------------------------------------------------------

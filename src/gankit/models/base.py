@@ -33,7 +33,10 @@ class GANModel(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
-    def configure_schedulers(self) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+    def configure_schedulers(
+        self, total_steps: int
+    ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """Learning-rate schedules, stepped by the Trainer once per train step."""
         return {}
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
@@ -103,6 +106,7 @@ class VectorGANConfig:
     lr_d: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    lr_decay_start: float = 1.0  # fraction of training after which the lrs fall linearly to 0
 
     def validate(self) -> None:
         for key in ("z_dim", "g_hidden", "d_hidden"):
@@ -115,3 +119,24 @@ class VectorGANConfig:
                 raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ConfigError("model.lr_g and model.lr_d must be positive")
+        if not 0.0 <= self.lr_decay_start <= 1.0:
+            raise ConfigError(
+                f"model.lr_decay_start must be in [0, 1] (1 = no decay), got {self.lr_decay_start}"
+            )
+
+
+def linear_decay(
+    optimizers: dict[str, torch.optim.Optimizer], total_steps: int, start: float
+) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+    """Constant lr, then a linear fall to 0 over the last (1 - start) of training (as CycleGAN).
+
+    Settling the lr at the end sharpens the modes that the game has found.
+    """
+    if start >= 1.0:
+        return {}
+    begin = int(start * total_steps)
+
+    def factor(step: int) -> float:
+        return 1.0 - max(0, step - begin) / max(1, total_steps - begin)
+
+    return {k: torch.optim.lr_scheduler.LambdaLR(o, factor) for k, o in optimizers.items()}

@@ -51,7 +51,7 @@ class Trainer:
         seed_everything(t.seed)
         self.data = build_data(cfg.data, seed=t.seed)
         self.model = build_model(cfg.model, self.data.shape, self.device, ema=t.ema)
-        self.schedulers = self.model.configure_schedulers()
+        self.schedulers = self.model.configure_schedulers(t.steps)
         # the same z for every snapshot, so the time-lapse shows G moving, not the noise
         self.fixed_z = self.model.noise(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
         self.metric_names = list(t.metrics) or list(self.data.default_metrics)
