@@ -197,3 +197,12 @@ def test_console_script_runs_as_a_module(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("gankit: error: unknown model")
+
+
+def test_train_with_nothing_named_uses_the_default_preset(tmp_path, capsys):
+    from gankit.config import load_preset
+
+    out = tmp_path / "run"
+    assert run(capsys, "train", "--steps", "5", "--out", out, *SETS)[0] == 0
+    config = (out / "config.yaml").read_text()
+    assert f"name: {load_preset('default')['model']['name']}" in config

@@ -70,7 +70,7 @@ def train(
         Path | None, typer.Option(help="continue the run in this folder from its last checkpoint")
     ] = None,
 ) -> None:
-    """Train a GAN; or continue one with --resume RUN_DIR [--steps N]."""
+    """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
 
     if resume is not None:
@@ -92,6 +92,8 @@ def train(
             )
         trainer = api.resume(resume, steps)
     else:
+        if preset is None and model is None and data is None:
+            preset = "default"
         overrides = list(set_ or [])
         if data and Path(data).suffix.lower() in (".npy", ".csv"):
             overrides.append(f"data.path={data}")
