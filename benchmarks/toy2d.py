@@ -29,6 +29,7 @@ import torch
 
 PRESETS = [
     "ring-gan",
+    "ring-gan-collapse",
     "ring-wgan",
     "ring-wgan-gp",
     "ring-unrolled",
@@ -38,7 +39,7 @@ PRESETS = [
     "grid-unrolled",
 ]
 # the lecture's point: the same networks, the plain GAN hops between modes, Unrolled keeps them
-DEMO = ("ring-gan", "ring-unrolled")
+DEMO = ("ring-gan-collapse", "ring-unrolled")
 
 PUBLISHED = {  # (modes, % high quality, reverse KL or None), as given by each paper
     "ring": [

@@ -185,3 +185,14 @@ def test_linear_lr_decay_over_the_second_half():
     assert lrs[:5] == [0.1] * 5
     assert lrs[5:] == pytest.approx([0.08, 0.06, 0.04, 0.02, 0.0])
     assert make("gan")[0].configure_schedulers(total_steps=10) == {}
+
+
+def test_packed_discriminator_judges_groups():
+    from gankit.errors import ConfigError
+
+    model, data, _ = make("gan", extra=["model.pack=4"])
+    assert model.nets["D"](torch.randn(32, 2)).shape == (8,)
+    logs = model.train_step(data.batch(32), step=0)
+    assert math.isfinite(logs["loss/G"].item())
+    with pytest.raises(ConfigError, match="multiple of model.pack"):
+        model.train_step(data.batch(30), step=0)

@@ -20,6 +20,7 @@ class GANConfig(VectorGANConfig):
     g_loss: str = "nonsaturating"  # nonsaturating | minimax (the lecture's saturating form)
     d_steps: int = 1  # D updates per G update
     r1_gamma: float = 0.0  # R1 penalty weight on real data (Mescheder et al. 2018); 0 = off
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once
 
     def validate(self) -> None:
         super().validate()
@@ -27,6 +28,8 @@ class GANConfig(VectorGANConfig):
             raise ConfigError(f"model.g_loss must be nonsaturating or minimax, got {self.g_loss!r}")
         if self.r1_gamma < 0:
             raise ConfigError(f"model.r1_gamma must be 0 or more, got {self.r1_gamma}")
+        if self.pack < 1:
+            raise ConfigError(f"model.pack must be at least 1, got {self.pack}")
         if self.d_steps < 1:
             raise ConfigError(f"model.d_steps must be at least 1, got {self.d_steps}")
 
@@ -37,7 +40,9 @@ class VectorGAN(GANModel):
     def __init__(self, cfg, data_shape):
         super().__init__(cfg, data_shape)
         self.nets["G"] = VectorGenerator(cfg.z_dim, self.data_shape, cfg.g_hidden, cfg.g_layers)
-        self.nets["D"] = VectorDiscriminator(self.data_shape, cfg.d_hidden, cfg.d_layers)
+        self.nets["D"] = VectorDiscriminator(
+            self.data_shape, cfg.d_hidden, cfg.d_layers, getattr(cfg, "pack", 1)
+        )
 
     def configure_optimizers(self):
         betas = (self.cfg.beta1, self.cfg.beta2)
@@ -77,6 +82,11 @@ class GAN(VectorGAN):
         G, D, opt_d = self.nets["G"], self.nets["D"], self.optimizers["D"]
         gamma = self.cfg.r1_gamma
         logs = {}
+        if batch.shape[0] % (self.cfg.pack * self.cfg.d_steps):
+            raise ConfigError(
+                f"train.batch_size must be a multiple of model.pack ({self.cfg.pack}); "
+                f"got {batch.shape[0] // self.cfg.d_steps}"
+            )
         for x_real in self.chunks(batch):  # [B, *data_shape] each
             with torch.no_grad():
                 x_fake = G(self.noise(x_real.shape[0]))

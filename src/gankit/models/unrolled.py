@@ -59,11 +59,10 @@ class UnrolledGAN(VectorGAN):
         create_graph = not self.cfg.first_order
         if not create_graph:
             x_fake = x_fake.detach()
+        x_both, n_real = torch.cat([x_real, x_fake]), x_real.shape[0]  # one D pass, not two
         for _ in range(self.cfg.unroll_steps):
-            weights = dict(zip(names, params, strict=True))
-            loss = d_loss_bce(
-                functional_call(D, weights, x_real), functional_call(D, weights, x_fake)
-            )
+            d_both = functional_call(D, dict(zip(names, params, strict=True)), x_both)
+            loss = d_loss_bce(d_both[:n_real], d_both[n_real:])
             grads = torch.autograd.grad(loss, params, create_graph=create_graph)
             t += 1
             m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]

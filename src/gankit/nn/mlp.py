@@ -32,11 +32,16 @@ class VectorGenerator(nn.Module):
 
 
 class VectorDiscriminator(nn.Module):
-    """x [N, *data_shape] -> one logit (or critic score) per sample, shape [N]."""
+    """x [N, *data_shape] -> one logit (or critic score) per sample, shape [N].
 
-    def __init__(self, data_shape: tuple[int, ...], hidden: int, layers: int):
+    With pack = m > 1 (PacGAN, Lin et al. 2018) D judges m samples at once: [N, ...] ->
+    [N / m] scores, so a generator that repeats itself is easier to tell apart from the data.
+    """
+
+    def __init__(self, data_shape: tuple[int, ...], hidden: int, layers: int, pack: int = 1):
         super().__init__()
-        self.net = mlp(math.prod(data_shape), hidden, layers, 1, act="leaky")
+        self.pack = pack
+        self.net = mlp(pack * math.prod(data_shape), hidden, layers, 1, act="leaky")
 
     def forward(self, x):
-        return self.net(x.flatten(1)).squeeze(1)
+        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(1)
