@@ -206,3 +206,31 @@ def test_train_with_nothing_named_uses_the_default_preset(tmp_path, capsys):
     assert run(capsys, "train", "--steps", "5", "--out", out, *SETS)[0] == 0
     config = (out / "config.yaml").read_text()
     assert f"name: {load_preset('default')['model']['name']}" in config
+
+
+def test_more_mistakes_fail_before_any_run_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        (["train", "--set", "train.metrics=[nope]", *SETS], "unknown metric 'nope'"),
+        (["train", "--data", "grid", "--set", "data.std=.inf", *SETS], "data.std"),
+        (["train", "--set", "model.beta1=1.5", *SETS], "model.beta1"),
+        (["train", "--set", "train.device=gpu", *SETS], "train.device"),
+        (["train", "--model", "gan", "--set", "model.pack=3", *SETS], "multiple of model.pack"),
+    ]
+    for args, words in cases:
+        code, _, err = run(capsys, *args)
+        assert code == 2 and words in err and err.count("\n") == 1, (args, err)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_mistakes(trained, tmp_path, capsys):
+    before = snapshot(trained)
+    code, _, err = run(capsys, "train", "--resume", trained, "--steps", "5")
+    assert code == 2 and "at step 20 already" in err
+    assert run(capsys, "eval", trained, "--n", "0")[0] == 2
+    assert snapshot(trained) == before
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_bytes(b"\xff\xfe garbage: [")
+    code, _, err = run(capsys, "sample", broken)
+    assert code == 2 and "cannot read config" in err

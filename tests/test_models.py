@@ -195,4 +195,4 @@ def test_packed_discriminator_judges_groups():
     logs = model.train_step(data.batch(32), step=0)
     assert math.isfinite(logs["loss/G"].item())
     with pytest.raises(ConfigError, match="multiple of model.pack"):
-        model.train_step(data.batch(30), step=0)
+        resolve_config(model="gan", overrides=["model.pack=3", "train.batch_size=32"])

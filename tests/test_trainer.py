@@ -1,6 +1,8 @@
 """The Trainer: run folders, exact resume, checkpoints, snapshots, metrics."""
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -154,20 +156,27 @@ def test_existing_run_is_never_overwritten(tmp_path):
     assert (tmp_path / "run" / "config.yaml").read_text() == before
 
 
-def test_interrupt_checkpoints_the_step_in_hand(tmp_path, monkeypatch):
-    cfg = resolve_config(model="gan", overrides=TINY + ["train.steps=50"])
-    trainer = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_finishes_the_step_then_checkpoints(tmp_path, monkeypatch, sig):
+    """Ctrl-C or SIGTERM in the middle of step 13 completes it, checkpoints, and stops; resuming
+    then gives the uninterrupted run's weights exactly."""
+    straight = train(tmp_path, "a", steps=20)
+    cfg = resolve_config(model="gan", data="ring", overrides=TINY + ["train.steps=20"])
+    trainer = Trainer(cfg, RunDir.create(tmp_path / "b", cfg))
     real_step = trainer.model.train_step
 
     def step(batch, i):
-        if i == 13:
-            raise KeyboardInterrupt
+        if i == 12:
+            os.kill(os.getpid(), sig)  # arrives mid-step
         return real_step(batch, i)
 
     monkeypatch.setattr(trainer.model, "train_step", step)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit()
-    assert list_checkpoints(tmp_path / "run" / "checkpoints")[-1].name == "step_0000013.pt"
+    assert list_checkpoints(tmp_path / "b" / "checkpoints")[-1].name == "step_0000013.pt"
+    resumed = api.resume(tmp_path / "b")
+    for key, value in straight.state_dict()["nets"].items():
+        assert torch.equal(value, resumed.state_dict()["nets"][key]), key
 
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path, monkeypatch):

@@ -83,13 +83,20 @@ def test_save_snapshot_points(tmp_path):
 def test_save_snapshot_images(tmp_path):
     imgs = torch.rand(80, 3, 8, 8) * 2 - 1
     save_snapshot(imgs, tmp_path / "rgb.png", title="step 5")
-    save_snapshot(np.zeros((10, 16), np.float32), tmp_path / "flat.png")  # 4x4 grey images
-    save_snapshot(np.zeros((10, 3 * 16), np.float32), tmp_path / "flat3.png")
-    for name in ("rgb.png", "flat.png", "flat3.png"):
+    save_snapshot(np.zeros((10, 1, 4, 4), np.float32), tmp_path / "grey.png")
+    for name in ("rgb.png", "grey.png"):
         _png_ok(tmp_path / name)
     with pytest.raises(ValueError):
-        save_snapshot(np.zeros((10, 5), np.float32), tmp_path / "bad.png")
+        save_snapshot(np.zeros((10, 5, 4, 4), np.float32), tmp_path / "bad.png")
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_save_snapshot_points_of_any_width(tmp_path):
+    """A user's points of 1 or 5 dimensions still get a picture (first two coordinates)."""
+    save_snapshot(np.random.default_rng(0).normal(size=(50, 1)), tmp_path / "one.png")
+    save_snapshot(np.random.default_rng(0).normal(size=(50, 5)), tmp_path / "five.png")
+    _png_ok(tmp_path / "one.png")
+    _png_ok(tmp_path / "five.png")
 
 
 def test_timelapse_points_and_images(tmp_path):

@@ -10,7 +10,7 @@ import torch
 from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
 from gankit.errors import RunError
-from gankit.models import GANModel, build_model
+from gankit.models import GANModel, build_model, load_nets
 from gankit.training.checkpoint import load_checkpoint
 from gankit.training.run import RunDir
 from gankit.training.trainer import Trainer, resolve_device
@@ -48,6 +48,10 @@ def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
     trainer = Trainer(cfg, run)
     trainer.resume()
     if steps is not None:
+        if steps <= trainer.step:
+            raise RunError(
+                f"{run_dir} is at step {trainer.step} already; give --steps above it to go on"
+            )
         run.save_config(cfg)
     trainer.fit()
     return trainer
@@ -64,12 +68,8 @@ def load_run(
         raise RunError(f"{run_dir} has no checkpoint yet; train it first (`gankit train --resume`)")
     data = build_data(cfg.data, seed=cfg.train.seed)
     model = build_model(cfg.model, data.shape, resolve_device(device), ema=cfg.train.ema)
-    state = load_checkpoint(path, map_location=model.device)
-    try:
-        model.nets.load_state_dict(state["nets"])
-    except (KeyError, RuntimeError) as e:
-        reason = str(e).splitlines()[0][:160]
-        raise RunError(f"checkpoint {path} does not fit the run's config ({reason})") from None
+    state = load_checkpoint(path, map_location="cpu")
+    load_nets(model, state, path)
     model.eval()
     return model, data, cfg, int(state["step"])
 
@@ -81,5 +81,4 @@ def load(run_dir: str | Path, device: str = "cpu") -> GANModel:
 
 def sample(run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
     """n samples [n, *data_shape] from a run's latest checkpoint, reproducible by seed."""
-    model = load(run_dir, device)
-    return model.sample(z=model.noise(n, torch.Generator().manual_seed(seed))).cpu()
+    return load(run_dir, device).sample(n, seed=seed).cpu()

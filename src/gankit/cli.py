@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -90,7 +91,9 @@ def train(
                 f"--resume continues a run as configured; drop {', '.join(given)} "
                 "(only --steps may change)"
             )
-        trainer = api.resume(resume, steps)
+        run_dir = resume
+        with _resume_hint(run_dir):
+            trainer = api.resume(resume, steps)
     else:
         if preset is None and model is None and data is None:
             preset = "default"
@@ -100,8 +103,23 @@ def train(
             data = "points"
         if steps is not None:
             overrides.append(f"train.steps={steps}")
-        trainer = api.train(preset, model, data, overrides, out)
+        run_dir = out or "RUN_DIR"
+        with _resume_hint(run_dir):
+            trainer = api.train(preset, model, data, overrides, out)
     _print_results(trainer.run.path, trainer.step)
+
+
+@contextlib.contextmanager
+def _resume_hint(run_dir):
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(
+            f"gankit: stopped after a complete, checkpointed step; "
+            f"`gankit train --resume {run_dir}` goes on",
+            err=True,
+        )
+        sys.exit(130)
 
 
 def _print_results(run_dir: Path, step: int) -> None:
@@ -142,13 +160,12 @@ def sample(
     if out.exists():
         raise GankitError(f"{out} exists; choose another --out (gankit never overwrites a file)")
     model, data, _, step = api.load_run(run_dir)
-    import torch
-
-    x = model.sample(z=model.noise(n, torch.Generator().manual_seed(seed))).cpu().numpy()
+    x = model.sample(n, seed=seed).cpu().numpy()
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".npy":
-        np.save(out, x)
+        with open(out, "wb") as f:  # np.save would add .npy to a name ending in .NPY
+            np.save(f, x)
     elif suffix == ".csv":
         np.savetxt(out, x.reshape(n, -1), delimiter=",", fmt="%.6g")
     else:
@@ -180,6 +197,8 @@ def eval_(
     from gankit.registry import METRICS
     from gankit.training.run import RunDir
 
+    if n is not None and n < 1:
+        raise GankitError(f"--n must be at least 1, got {n}")
     names = list(metric or [])
     for name in names:
         METRICS.entry(name)  # unknown names fail before the model is loaded
@@ -215,6 +234,6 @@ def main(argv: list[str] | None = None) -> None:
         e.show()
         sys.exit(e.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        typer.echo("gankit: interrupted; the last complete step was checkpointed", err=True)
+        typer.echo("gankit: interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)

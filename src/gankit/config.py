@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -56,7 +57,7 @@ class TrainConfig:
             )
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"train.ema must be in [0, 1) (0 turns EMA off), got {self.ema}")
-        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
 
 
@@ -98,7 +99,13 @@ def load_preset(name: str) -> dict:
             f"unknown preset {name!r}; choose one of: {', '.join(list_presets())} "
             "(see `gankit list presets`)"
         )
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"preset {path} is not valid YAML ({e}); fix or remove it") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"preset {path} must be a mapping with model, data and train sections")
+    return raw
 
 
 # ---------------------------------------------------------------- resolving
@@ -216,6 +223,11 @@ def resolve_config(
         check = getattr(getattr(cfg, section), "validate", None)
         if check:
             check()
+    pack = getattr(cfg.model, "pack", 1)
+    if cfg.train.batch_size % pack:
+        raise ConfigError(
+            f"train.batch_size ({cfg.train.batch_size}) must be a multiple of model.pack ({pack})"
+        )
     return cfg
 
 
@@ -234,7 +246,7 @@ def load_config_file(path: Path) -> ExperimentConfig:
     """Reads a run's config.yaml back into dataclasses."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, ValueError, yaml.YAMLError) as e:  # ValueError: not UTF-8
         raise ConfigError(f"cannot read config {path}: {e}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} is not a gankit config (a mapping with model, data, train)")

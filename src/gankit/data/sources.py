@@ -46,10 +46,8 @@ class Mixture(DataSource):
 
     def __init__(self, cfg, seed: int, centers: Tensor):
         super().__init__(cfg, seed)
-        self.centers = centers  # [M, 2]
+        self.centers = check_mixture(centers, cfg.std)  # [M, 2]
         self.std = float(cfg.std)
-        if self.std <= 0:
-            raise ConfigError(f"data.std must be positive, got {cfg.std}")
 
     def batch(self, n: int) -> Tensor:
         return sample_mixture(self.centers, self.std, n, self.generator)
@@ -102,7 +100,7 @@ def grid(cfg: GridConfig, seed: int) -> Mixture:
 @register_dataset("mixture", config=MixtureConfig)
 def mixture(cfg: MixtureConfig, seed: int) -> Mixture:
     """Your own Gaussian mixture: --set data.centers=[[x,y],...] data.std=S."""
-    return Mixture(cfg, seed, check_mixture(cfg.centers, cfg.std))
+    return Mixture(cfg, seed, cfg.centers)
 
 
 class Points(DataSource):
@@ -123,7 +121,10 @@ def points(cfg: PointsConfig, seed: int) -> Points:
     """Your own points from a .npy or .csv file: --data FILE or --set data.path=FILE."""
     if not cfg.path:
         raise ConfigError("data set 'points' needs a file: --data FILE.npy or --set data.path=FILE")
-    return Points(cfg, seed, load_points(Path(cfg.path).expanduser()))
+    path = Path(cfg.path).expanduser().resolve()
+    points = load_points(path)
+    cfg.path = str(path)  # saved absolute, so the run can be resumed from any folder
+    return Points(cfg, seed, points)
 
 
 def build_data(cfg, seed: int) -> DataSource:

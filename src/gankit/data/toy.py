@@ -64,8 +64,8 @@ def grid_centers(values: Sequence[float] = (-4, -2, 0, 2, 4)) -> Tensor:
         or not all(_is_number(v) and math.isfinite(v) for v in vals)
     ):
         raise DataError(
-            f"data.grid_values must be a non-empty list of finite numbers, got {_short(values)}; "
-            "e.g. --set data.grid_values=[-4,-2,0,2,4]"
+            f"grid values must be a non-empty list of finite numbers, got {_short(values)}; "
+            "e.g. grid_centers((-4, -2, 0, 2, 4))"
         )
     axis = torch.tensor([float(v) for v in vals], dtype=torch.float32)
     return torch.cartesian_prod(axis, axis).reshape(-1, 2)

@@ -9,18 +9,32 @@ from gankit.metrics.modes import DEFAULT_SAMPLES, mode_metrics
 from gankit.registry import METRICS, register_metric
 
 
+def _needs_mixture(data) -> None:
+    if "centers" not in data.info():
+        raise MetricError(
+            "metric 'modes' needs a Gaussian mixture data set (ring, grid or mixture), "
+            f"not {data.cfg.name!r}; name another metric or data set"
+        )
+
+
 @register_metric("modes")
 def modes(model, data, n: int = DEFAULT_SAMPLES, seed: int = 0) -> dict[str, float]:
     """Modes covered, % high-quality samples and reverse KL on a 2-D mixture (2,500 samples)."""
+    _needs_mixture(data)
     info = data.info()
-    if "centers" not in info:
-        raise MetricError(
-            "metric 'modes' needs a Gaussian mixture data set (ring, grid or mixture), "
-            f"not {data.cfg.name!r}"
-        )
-    z = model.noise(n, generator=torch.Generator().manual_seed(seed))
-    x = model.sample(z=z).cpu()
+    x = model.sample(n, seed=seed).cpu()
     return mode_metrics(x, torch.tensor(info["centers"]), info["std"])
+
+
+modes.check = _needs_mixture  # lets a run fail before training, not after
+
+
+def check_metrics(names: list[str], data) -> None:
+    """Fails early, with the fix, when a metric is unknown or does not fit the data."""
+    for name in names:
+        check = getattr(METRICS.get(name), "check", None)
+        if check is not None:
+            check(data)
 
 
 def evaluate(model, data, names: list[str], n: int, seed: int = 0) -> dict[str, float]:

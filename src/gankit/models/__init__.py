@@ -3,7 +3,7 @@
 from gankit.models import gan, unrolled, wgan  # noqa: F401
 from gankit.models.base import GANModel
 
-__all__ = ["GANModel", "build_model"]
+__all__ = ["GANModel", "build_model", "load_nets"]
 
 
 def build_model(cfg, data_shape: tuple[int, ...], device="cpu", ema: float = 0.0) -> GANModel:
@@ -15,3 +15,19 @@ def build_model(cfg, data_shape: tuple[int, ...], device="cpu", ema: float = 0.0
         model.enable_ema(ema)
     model.optimizers = model.configure_optimizers()
     return model
+
+
+def load_nets(model: GANModel, state: dict, path) -> None:
+    """Loads a checkpoint's nets and optimizers into `model`; a mismatch is a user's error."""
+    from gankit.errors import CheckpointError
+
+    try:
+        model.nets.load_state_dict(state["nets"])
+        for key, opt in model.optimizers.items():
+            opt.load_state_dict(state["optimizers"][key])
+    except (KeyError, RuntimeError, ValueError) as e:
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"checkpoint {path} does not fit the run's config.yaml ({reason}); "
+            "was config.yaml edited? Restore it, or start a new run"
+        ) from None

@@ -58,10 +58,16 @@ class GANModel(nn.Module):
         return torch.randn(n, self.z_dim, device=self.device)
 
     @torch.no_grad()
-    def sample(self, n: int | None = None, z: Tensor | None = None) -> Tensor:
-        """n samples [n, *data_shape] from G (its EMA copy when there is one), in eval mode."""
+    def sample(
+        self, n: int | None = None, z: Tensor | None = None, seed: int | None = None
+    ) -> Tensor:
+        """n samples [n, *data_shape] from G (its EMA copy when there is one), in eval mode.
+
+        Give z, or n and optionally a seed (the same samples on every device).
+        """
         if z is None:
-            z = self.noise(n)
+            generator = None if seed is None else torch.Generator().manual_seed(seed)
+            z = self.noise(n, generator)
         G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
         was_training = G.training
         G.eval()
@@ -119,6 +125,10 @@ class VectorGANConfig:
                 raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ConfigError("model.lr_g and model.lr_d must be positive")
+        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
+            raise ConfigError(
+                f"model.beta1 and model.beta2 must be in [0, 1), got {self.beta1}, {self.beta2}"
+            )
         if not 0.0 <= self.lr_decay_start <= 1.0:
             raise ConfigError(
                 f"model.lr_decay_start must be in [0, 1] (1 = no decay), got {self.lr_decay_start}"

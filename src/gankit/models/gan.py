@@ -54,51 +54,61 @@ class VectorGAN(GANModel):
     def configure_schedulers(self, total_steps: int):
         return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
 
-    def generator_step(self, loss_fn, n: int) -> Tensor:
+    # the game of the MLP models; subclasses give the losses
+    d_updates: str = "d_steps"  # the config field that says how many D updates per G update
+
+    @property
+    def batches_per_step(self) -> int:
+        return getattr(self.cfg, self.d_updates, 1)
+
+    def d_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss to minimise on one real and one fake batch, and its extra logs."""
+        raise NotImplementedError
+
+    def g_loss(self, d_fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def after_d_step(self) -> None:
+        """Called after each D update (WGAN clips its weights here)."""
+
+    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+        G, opt_d = self.nets["G"], self.optimizers["D"]
+        for x_real in batch.chunk(self.batches_per_step):  # fresh real data for each D update
+            with torch.no_grad():
+                x_fake = G(self.noise(x_real.shape[0]))
+            loss_d, logs = self.d_loss(x_real, x_fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            self.after_d_step()
+        loss_g = self.generator_step(x_real.shape[0])
+        return {"loss/D": loss_d.detach(), "loss/G": loss_g, **logs}
+
+    def generator_step(self, n: int) -> Tensor:
         """One G update on n samples against the current D, frozen; returns the detached loss."""
         G, D, opt = self.nets["G"], self.nets["D"], self.optimizers["G"]
         set_requires_grad(D, False)
-        loss_g = loss_fn(D(G(self.noise(n))))
+        loss_g = self.g_loss(D(G(self.noise(n))))
         opt.zero_grad(set_to_none=True)
         loss_g.backward()
         opt.step()
         set_requires_grad(D, True)
         return loss_g.detach()
 
-    def chunks(self, batch: Tensor) -> tuple[Tensor, ...]:
-        """Splits the Trainer's batch into `batches_per_step` real batches of equal size."""
-        return batch.chunk(self.batches_per_step)
-
 
 @register_model("gan", config=GANConfig)
 class GAN(VectorGAN):
     """GAN (Goodfellow et al. 2014): MLP G and D trained with binary cross-entropy."""
 
-    @property
-    def batches_per_step(self) -> int:
-        return self.cfg.d_steps
+    def d_loss(self, x_real, x_fake):
+        D, gamma = self.nets["D"], self.cfg.r1_gamma
+        x_real.requires_grad_(gamma > 0)  # R1 differentiates D's output w.r.t. the real input
+        d_real = D(x_real)
+        loss_d = d_loss_bce(d_real, D(x_fake))
+        if gamma == 0:
+            return loss_d, {}
+        r1 = r1_penalty(d_real, x_real)
+        return loss_d + 0.5 * gamma * r1, {"loss/r1": r1.detach()}
 
-    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
-        G, D, opt_d = self.nets["G"], self.nets["D"], self.optimizers["D"]
-        gamma = self.cfg.r1_gamma
-        logs = {}
-        if batch.shape[0] % (self.cfg.pack * self.cfg.d_steps):
-            raise ConfigError(
-                f"train.batch_size must be a multiple of model.pack ({self.cfg.pack}); "
-                f"got {batch.shape[0] // self.cfg.d_steps}"
-            )
-        for x_real in self.chunks(batch):  # [B, *data_shape] each
-            with torch.no_grad():
-                x_fake = G(self.noise(x_real.shape[0]))
-            x_real.requires_grad_(gamma > 0)
-            d_real = D(x_real)
-            loss_d = d_loss_bce(d_real, D(x_fake))
-            if gamma > 0:
-                r1 = r1_penalty(d_real, x_real)
-                loss_d = loss_d + 0.5 * gamma * r1
-                logs["loss/r1"] = r1.detach()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        loss_g = self.generator_step(G_LOSSES[self.cfg.g_loss], x_real.shape[0])
-        return {"loss/D": loss_d.detach(), "loss/G": loss_g, **logs}
+    def g_loss(self, d_fake):
+        return G_LOSSES[self.cfg.g_loss](d_fake)

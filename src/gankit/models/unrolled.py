@@ -67,8 +67,9 @@ class UnrolledGAN(VectorGAN):
             t += 1
             m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]
             v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True)]
+            # eps^2 inside the root keeps its derivative finite where a gradient is exactly 0
             params = [
-                p - lr * (mi / (1 - b1**t)) / ((vi / (1 - b2**t)).sqrt() + eps)
+                p - lr * (mi / (1 - b1**t)) / ((vi / (1 - b2**t) + eps * eps).sqrt() + eps)
                 for p, mi, vi in zip(params, m, v, strict=True)
             ]
         return dict(zip(names, params, strict=True))

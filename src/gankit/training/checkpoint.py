@@ -45,10 +45,11 @@ def save_checkpoint(ckpt_dir: Path, step: int, state: dict, keep_last: int) -> P
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
+    except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
         tmp.unlink(missing_ok=True)
+        reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[0][:160]
         raise CheckpointError(
-            f"cannot write checkpoint {path}: {e.strerror or e}; free disk space or choose "
+            f"cannot write checkpoint {path}: {reason}; free disk space or choose "
             "another --out (earlier checkpoints are intact)"
         ) from None
     for old in list_checkpoints(ckpt_dir)[:-keep_last]:
@@ -82,7 +83,8 @@ def rng_state() -> dict:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # only when CUDA is in use: asking would otherwise start it on every GPU
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
         "numpy": [torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
         "python": random.getstate(),
     }
@@ -90,8 +92,8 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    for i, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+        torch.cuda.set_rng_state(cuda_state, i)
     keys, pos, has_gauss, gauss = state["numpy"]
     np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, internal, gauss_next = state["python"]

@@ -76,15 +76,15 @@ class RunDir:
             f.write(json.dumps(row) + "\n")
 
     def truncate_metrics(self, step: int) -> None:
-        """Drops rows logged after `step`: a resumed run logs those steps again."""
-        if not self.metrics.exists():
-            return
-        keep = []
-        for line in self.metrics.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a half line left by a crash
-            if isinstance(row, dict) and row.get("step", 0) <= step:
-                keep.append(line)
-        self.metrics.write_text("".join(line + "\n" for line in keep))
+        """Drops rows logged after `step` (and half lines): a resumed run logs those again."""
+        from gankit.viz import read_metrics
+
+        keep = [r for r in read_metrics(self.metrics) if _step_of(r) <= step]
+        tmp = self.metrics.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+        tmp.replace(self.metrics)  # atomic: a crash here leaves the old file whole
+
+
+def _step_of(row: dict) -> float:
+    step = row.get("step", 0)
+    return step if isinstance(step, int | float) else float("inf")

@@ -6,6 +6,8 @@ import contextlib
 import json
 import math
 import random
+import signal
+import threading
 import time
 
 import numpy as np
@@ -14,8 +16,8 @@ import torch
 from gankit.config import ExperimentConfig
 from gankit.data import build_data
 from gankit.errors import GankitError
-from gankit.metrics import evaluate
-from gankit.models import build_model
+from gankit.metrics import check_metrics, evaluate
+from gankit.models import build_model, load_nets
 from gankit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from gankit.training.progress import ProgressBar
 from gankit.training.run import RunDir
@@ -28,17 +30,43 @@ class TrainingDiverged(GankitError):
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    device = torch.device(name)
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise GankitError(
-            f"train.device={name} but no CUDA device is visible; use --set device=cpu"
+            f"train.device={name} but {torch.cuda.device_count()} CUDA devices are visible; "
+            "use --set train.device=cpu or another index"
         )
-    return torch.device(name)
+    return device
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+class StopOnSignal:
+    """Turns the first Ctrl-C (SIGINT) or SIGTERM into a request to stop after the current step;
+    a second Ctrl-C aborts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old: dict = {}
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
 
 
 class Trainer:
@@ -55,6 +83,7 @@ class Trainer:
         # the same z for every snapshot, so the time-lapse shows G moving, not the noise
         self.fixed_z = self.model.noise(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
         self.metric_names = list(t.metrics) or list(self.data.default_metrics)
+        check_metrics(self.metric_names, self.data)  # before training, not after
         self.step = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self._writer = None
@@ -72,9 +101,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.nets.load_state_dict(state["nets"])
-        for k, opt in self.model.optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
+        load_nets(self.model, state, self.run.latest_checkpoint())
         for k, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][k])
         self.data.load_state_dict(state["data"])
@@ -86,7 +113,8 @@ class Trainer:
         """Restores the latest checkpoint, if any; returns the step training goes on from."""
         path = self.run.latest_checkpoint()
         if path is not None:
-            self.load_state_dict(load_checkpoint(path, map_location=self.device))
+            # to the CPU first: RNG states must stay there; load_state_dict moves the rest
+            self.load_state_dict(load_checkpoint(path, map_location="cpu"))
         self.run.truncate_metrics(self.step)
         return self.step
 
@@ -157,7 +185,7 @@ class Trainer:
         start = time.perf_counter() - self.elapsed
         bar = ProgressBar(t.steps, self.step, enabled=t.progress)
         try:
-            with bar:
+            with bar, StopOnSignal() as stop:
                 while self.step < t.steps:
                     batch = self.data.batch(n_real).to(self.device, non_blocking=True)
                     with self.autocast():
@@ -169,20 +197,21 @@ class Trainer:
                     self.elapsed = time.perf_counter() - start
                     pending.append(logs)
                     last = self.step == t.steps
-                    if self.step % t.log_every == 0 or last:
+                    # logs also flush at checkpoints, so a resumed run averages the same windows
+                    if self.step % t.log_every == 0 or self.step % t.ckpt_every == 0 or last:
                         bar.update(self.step, self.log(pending))
                         pending = []
                     else:
                         bar.update(self.step)
                     if self.step % t.sample_every == 0 or last:
                         self.snapshot()
-                    if (t.eval_every and self.step % t.eval_every == 0) or last:
-                        results = self.evaluate()
                     if self.step % t.ckpt_every == 0 or last:
                         self.save()
-        except KeyboardInterrupt:
-            self.save()  # the step in hand is complete: resuming loses nothing
-            raise
+                    if (t.eval_every and self.step % t.eval_every == 0) or last:
+                        results = self.evaluate()
+                    if stop.requested:
+                        self.save()  # the step in hand is complete: resuming loses nothing
+                        raise KeyboardInterrupt
         finally:
             if self._writer is not None:
                 self._writer.close()

@@ -79,28 +79,22 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 
 def _classify(x: Any) -> tuple[str, np.ndarray]:
-    """("points", [N, 2]) or ("images", [N, C, H, W]); ValueError for anything else."""
+    """("points", [N, 2]) or ("images", [N, C, H, W]); ValueError for anything else.
+
+    Vectors of another width are drawn by their first two coordinates (a 1-D sample is put on
+    the x axis), so a user's points of any width still get a picture.
+    """
     a = _to_numpy(x)
-    if a.ndim == 2 and a.shape[1] == 2:
-        return "points", a
     if a.ndim == 2:
-        n, d = a.shape
-        side = math.isqrt(d)
-        if side >= 2 and side * side == d:
-            return "images", a.reshape(n, 1, side, side)
-        side = math.isqrt(d // 3) if d % 3 == 0 else 0
-        if side >= 2 and 3 * side * side == d:
-            return "images", a.reshape(n, 3, side, side)
-        raise ValueError(
-            f"cannot draw samples of shape {tuple(a.shape)}: 2-D points need [N, 2]; flattened "
-            "images need [N, H*W] or [N, 3*H*W] with H == W"
-        )
+        if a.shape[1] == 1:
+            a = np.concatenate([a, np.zeros_like(a)], axis=1)
+        return "points", a[:, :2]
     if a.ndim == 3:  # [N, H, W]: one channel
         a = a[:, None]
     if a.ndim == 4 and a.shape[1] in (1, 3):
         return "images", a
     raise ValueError(
-        f"cannot draw samples of shape {tuple(a.shape)}: expected [N, 2] points or "
+        f"cannot draw samples of shape {tuple(a.shape)}: expected [N, D] points or "
         "[N, C, H, W] images with C in (1, 3)"
     )
 
@@ -244,11 +238,11 @@ def save_snapshot(
     title: str = "",
     centers: np.ndarray | None = None,
 ) -> None:
-    """Write a PNG of samples: a scatter plot for [N, 2] points, an image grid for images.
+    """Write a PNG of samples: a scatter plot for [N, D] points, an image grid for images.
 
-    Images are [N, C, H, W] (or [N, H*W] / [N, 3*H*W] flattened, H == W) in [-1, 1]; the
-    first 64 are shown. Points get fixed limits around `centers` (marked with x) when given,
-    else limits from the 1st-99th percentiles of the data, so outliers do not squash the view.
+    Images are [N, C, H, W] in [-1, 1]; the first 64 are shown. Points get fixed limits around
+    `centers` (marked with x) when given, else limits from the 1st-99th percentiles of the
+    data, so outliers do not squash the view.
     """
     kind, a = _classify(x)
     if kind == "points":
