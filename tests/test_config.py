@@ -83,3 +83,20 @@ def test_parse_overrides_nests_and_parses_yaml_values():
 
 def test_train_config_fields_have_defaults():
     assert all(f.default is not None for f in fields(TrainConfig))
+
+
+def test_own_yaml_file_as_preset(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("model: {name: wgan-gp, gp_lambda: 5}\ndata: {name: grid}\ntrain: {steps: 9}\n")
+    cfg = resolve_config(str(path))
+    assert (cfg.model.name, cfg.model.gp_lambda, cfg.data.name, cfg.train.steps) == (
+        "wgan-gp",
+        5.0,
+        "grid",
+        9,
+    )
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_config(str(tmp_path / "missing.yaml"))
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        resolve_config(str(path))

@@ -93,7 +93,11 @@ def list_presets() -> dict[str, str]:
 
 
 def load_preset(name: str) -> dict:
-    path = preset_dir() / f"{name}.yaml"
+    """A built-in preset by name, or your own YAML file by path (e.g. my-experiment.yaml)."""
+    own = Path(name).expanduser()
+    path = own if own.suffix in (".yaml", ".yml") else preset_dir() / f"{name}.yaml"
+    if own.suffix in (".yaml", ".yml") and not own.is_file():
+        raise ConfigError(f"preset file {own} does not exist; give a YAML file or a preset name")
     if not path.is_file():
         raise ConfigError(
             f"unknown preset {name!r}; choose one of: {', '.join(list_presets())} "

@@ -65,7 +65,9 @@ class RunDir:
         return load_config_file(self.config)
 
     def save_config(self, cfg: ExperimentConfig) -> None:
-        self.config.write_text(cfg.to_yaml())
+        tmp = self.config.with_suffix(".yaml.tmp")
+        tmp.write_text(cfg.to_yaml())
+        tmp.replace(self.config)  # atomic: the run never loses its config
 
     def latest_checkpoint(self) -> Path | None:
         found = list_checkpoints(self.checkpoints)
