@@ -17,8 +17,24 @@ from gankit.training.trainer import Trainer, resolve_device
 
 
 def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
-    name = preset or f"{cfg.model.name}-{cfg.data.name}"
+    name = Path(preset).stem if preset else f"{cfg.model.name}-{cfg.data.name}"
     return root / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def prepare(
+    preset: str | dict | None = None,
+    model: str | None = None,
+    data: str | None = None,
+    overrides: list[str] | None = None,
+    out: str | Path | None = None,
+) -> Trainer:
+    """Resolves the config and makes a new run folder; `.fit()` on the result trains."""
+    cfg = resolve_config(preset, model, data, overrides)
+    path = Path(out or default_run_dir(cfg, preset if isinstance(preset, str) else None))
+    RunDir.check_new(path)
+    trainer = Trainer(cfg, RunDir(path))  # bad data or options fail here, before any file exists
+    RunDir.create(path, cfg)
+    return trainer
 
 
 def train(
@@ -28,18 +44,14 @@ def train(
     overrides: list[str] | None = None,
     out: str | Path | None = None,
 ) -> Trainer:
-    """Resolves the config, makes a new run folder and trains; returns the finished Trainer."""
-    cfg = resolve_config(preset, model, data, overrides)
-    path = Path(out or default_run_dir(cfg, preset if isinstance(preset, str) else None))
-    RunDir.check_new(path)
-    trainer = Trainer(cfg, RunDir(path))  # bad data or options fail here, before any file exists
-    RunDir.create(path, cfg)
+    """Trains a new run (see `prepare`); returns the finished Trainer."""
+    trainer = prepare(preset, model, data, overrides, out)
     trainer.fit()
     return trainer
 
 
-def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
-    """Continues a run from its latest checkpoint, to `steps` in all when given."""
+def prepare_resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
+    """Restores a run's latest checkpoint, to go on to `steps` in all when given."""
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     if steps is not None:
@@ -53,6 +65,12 @@ def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
                 f"{run_dir} is at step {trainer.step} already; give --steps above it to go on"
             )
         run.save_config(cfg)
+    return trainer
+
+
+def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
+    """Continues a run from its latest checkpoint; returns the finished Trainer."""
+    trainer = prepare_resume(run_dir, steps)
     trainer.fit()
     return trainer
 

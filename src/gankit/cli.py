@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -91,9 +90,7 @@ def train(
                 f"--resume continues a run as configured; drop {', '.join(given)} "
                 "(only --steps may change)"
             )
-        run_dir = resume
-        with _resume_hint(run_dir):
-            trainer = api.resume(resume, steps)
+        trainer = api.prepare_resume(resume, steps)
     else:
         if preset is None and model is None and data is None:
             preset = "default"
@@ -103,23 +100,18 @@ def train(
             data = "points"
         if steps is not None:
             overrides.append(f"train.steps={steps}")
-        run_dir = out or "RUN_DIR"
-        with _resume_hint(run_dir):
-            trainer = api.train(preset, model, data, overrides, out)
-    _print_results(trainer.run.path, trainer.step)
-
-
-@contextlib.contextmanager
-def _resume_hint(run_dir):
+        trainer = api.prepare(preset, model, data, overrides, out)
+    typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
     try:
-        yield
+        trainer.fit()
     except KeyboardInterrupt:
         typer.echo(
             f"gankit: stopped after a complete, checkpointed step; "
-            f"`gankit train --resume {run_dir}` goes on",
+            f"`gankit train --resume {trainer.run.path}` goes on",
             err=True,
         )
         sys.exit(130)
+    _print_results(trainer.run.path, trainer.step)
 
 
 def _print_results(run_dir: Path, step: int) -> None:
@@ -128,7 +120,7 @@ def _print_results(run_dir: Path, step: int) -> None:
     evals = [
         r for r in read_metrics(run_dir / "metrics.jsonl") if any(k.startswith("eval/") for k in r)
     ]
-    typer.echo(f"run folder: {run_dir} (step {step})")
+    typer.echo(f"trained to step {step}")
     if evals:
         typer.echo(
             "  "
