@@ -5,7 +5,7 @@ The protocol of Metz et al. 2016 / Srivastava et al. 2017 (VEEGAN) / Lin et al. 
 high-quality sample is nearest to it; reverse KL of the high-quality histogram against uniform.
 
     python benchmarks/toy2d.py                       # every preset below, 5 seeds, 2 workers
-    python benchmarks/toy2d.py --presets ring-gan --seeds 2
+    python benchmarks/toy2d.py --presets ring-gan --seeds 2   # replaces those rows only
 
 Each run trains in its own process on one thread (two runs at once on a 2-core machine), so the
 wall time reported is that of one run on one core with the other core busy.
@@ -30,6 +30,8 @@ import torch
 PRESETS = [
     "ring-gan",
     "ring-gan-collapse",
+    "ring-gan-pac2",
+    "ring-gan-r1",
     "ring-wgan",
     "ring-wgan-gp",
     "ring-unrolled",
@@ -87,6 +89,10 @@ def run_one(preset: str, seed: int, keep: Path | None) -> dict:
     return row
 
 
+def _order(preset: str) -> int:
+    return PRESETS.index(preset) if preset in PRESETS else len(PRESETS)
+
+
 def mean_se(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return values[0], 0.0
@@ -124,7 +130,8 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
         "",
         f"Machine: {settings['machine']}; torch {settings['torch']}; one thread per run, "
         f"{settings['workers']} runs at once. Date: {settings['date']}. "
-        f"Total wall time {settings['total_wall_s'] / 60:.1f} min.",
+        f"Wall time of the last invocation ({', '.join(settings['presets'])}): "
+        f"{settings['total_wall_s'] / 60:.1f} min.",
         "",
         "Protocol: 2,500 samples from the final G (its EMA copy where the preset keeps one); high "
         "quality = within 3 std of the nearest centre; modes covered; reverse KL of the "
@@ -193,16 +200,24 @@ def main() -> None:
             runs.append(f.result())
             print(json.dumps(runs[-1]), flush=True)
     rows = summarise(runs)
+    stem = args.out / "toy2d"
+    if stem.with_suffix(".json").exists():  # keep the rows of presets not run this time
+        kept = [
+            r
+            for r in json.loads(stem.with_suffix(".json").read_text())
+            if r["preset"] not in args.presets
+        ]
+        rows = sorted(kept + rows, key=lambda r: (r["data"] != "ring", _order(r["preset"])))
     settings = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} cores visible "
         f"({platform.processor() or platform.platform()})",
         "torch": torch.__version__,
         "workers": args.workers,
+        "presets": args.presets,
         "seeds": list(range(args.seeds)),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "total_wall_s": time.perf_counter() - start,
     }
-    stem = args.out / "toy2d"
     stem.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     write_markdown(rows, stem.with_suffix(".md"), settings)
     print(f"wrote {stem}.md and {stem}.json")
