@@ -36,6 +36,7 @@ PRESETS = [
     "ring-wgan-gp",
     "ring-unrolled",
     "grid-gan",
+    "grid-gan-long",
     "grid-wgan",
     "grid-wgan-gp",
     "grid-unrolled",
