@@ -13,7 +13,7 @@ from gankit.config import resolve_config
 from gankit.errors import CheckpointError, RunError
 from gankit.training.checkpoint import list_checkpoints, load_checkpoint
 from gankit.training.run import RunDir
-from gankit.training.trainer import Trainer, TrainingDiverged
+from gankit.training.trainer import Trainer, TrainingDiverged, TrainingStopped
 
 from .conftest import TINY
 
@@ -171,7 +171,7 @@ def test_signal_finishes_the_step_then_checkpoints(tmp_path, monkeypatch, sig):
         return real_step(batch, i)
 
     monkeypatch.setattr(trainer.model, "train_step", step)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(TrainingStopped):
         trainer.fit()
     assert list_checkpoints(tmp_path / "b" / "checkpoints")[-1].name == "step_0000013.pt"
     resumed = api.resume(tmp_path / "b")

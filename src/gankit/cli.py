@@ -72,6 +72,7 @@ def train(
 ) -> None:
     """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
+    from gankit.training.trainer import TrainingStopped
 
     if resume is not None:
         given = [
@@ -104,10 +105,11 @@ def train(
     typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
     try:
         trainer.fit()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        done = "after a complete, checkpointed step" if isinstance(e, TrainingStopped) else ""
         typer.echo(
-            f"gankit: stopped after a complete, checkpointed step; "
-            f"`gankit train --resume {trainer.run.path}` goes on",
+            f"gankit: stopped {done or 'at once'}; `gankit train --resume {trainer.run.path}` "
+            f"goes on from the {'step' if done else 'last checkpoint'}",
             err=True,
         )
         sys.exit(130)

@@ -45,6 +45,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class TrainingStopped(KeyboardInterrupt):
+    """Training stopped at a signal after completing and checkpointing a step."""
+
+
 class StopOnSignal:
     """Turns the first Ctrl-C (SIGINT) or SIGTERM into a request to stop after the current step;
     a second Ctrl-C aborts at once."""
@@ -211,7 +215,7 @@ class Trainer:
                         results = self.evaluate()
                     if stop.requested:
                         self.save()  # the step in hand is complete: resuming loses nothing
-                        raise KeyboardInterrupt
+                        raise TrainingStopped
         finally:
             if self._writer is not None:
                 self._writer.close()
