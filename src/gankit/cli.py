@@ -106,12 +106,9 @@ def train(
     try:
         trainer.fit()
     except KeyboardInterrupt as e:
-        done = "after a complete, checkpointed step" if isinstance(e, TrainingStopped) else ""
-        typer.echo(
-            f"gankit: stopped {done or 'at once'}; `gankit train --resume {trainer.run.path}` "
-            f"goes on from the {'step' if done else 'last checkpoint'}",
-            err=True,
-        )
+        how = "after a checkpointed step" if isinstance(e, TrainingStopped) else "at once"
+        resume_hint = f"`gankit train --resume {trainer.run.path}` goes on from its last checkpoint"
+        typer.echo(f"gankit: stopped {how}; {resume_hint}", err=True)
         sys.exit(130)
     _print_results(trainer.run.path, trainer.step)
 

@@ -95,9 +95,12 @@ def list_presets() -> dict[str, str]:
 def load_preset(name: str) -> dict:
     """A built-in preset by name, or your own YAML file by path (e.g. my-experiment.yaml)."""
     own = Path(name).expanduser()
-    path = own if own.suffix in (".yaml", ".yml") else preset_dir() / f"{name}.yaml"
-    if own.suffix in (".yaml", ".yml") and not own.is_file():
-        raise ConfigError(f"preset file {own} does not exist; give a YAML file or a preset name")
+    if own.suffix in (".yaml", ".yml"):
+        if not own.is_file():
+            raise ConfigError(f"preset file {own} does not exist; give a YAML file or a preset")
+        path = own
+    else:
+        path = preset_dir() / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(
             f"unknown preset {name!r}; choose one of: {', '.join(list_presets())} "
@@ -224,14 +227,11 @@ def resolve_config(
         raise ConfigError(_rephrase(e, schemas)) from None
     cfg.train.validate()
     for section in ("model", "data"):
-        check = getattr(getattr(cfg, section), "validate", None)
-        if check:
-            check()
-    pack = getattr(cfg.model, "pack", 1)
-    if cfg.train.batch_size % pack:
-        raise ConfigError(
-            f"train.batch_size ({cfg.train.batch_size}) must be a multiple of model.pack ({pack})"
-        )
+        # optional hooks of the entries' configs: their own fields, then against the train section
+        for hook, args in (("validate", ()), ("check_train", (cfg.train,))):
+            check = getattr(getattr(cfg, section), hook, None)
+            if check:
+                check(*args)
     return cfg
 
 

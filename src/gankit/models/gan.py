@@ -33,6 +33,14 @@ class GANConfig(VectorGANConfig):
         if self.d_steps < 1:
             raise ConfigError(f"model.d_steps must be at least 1, got {self.d_steps}")
 
+    def check_train(self, train) -> None:
+        """Checks against the train section: packed batches must split evenly."""
+        if train.batch_size % self.pack:
+            raise ConfigError(
+                f"train.batch_size ({train.batch_size}) must be a multiple of model.pack "
+                f"({self.pack})"
+            )
+
 
 class VectorGAN(GANModel):
     """Shared by the MLP models: builds G and D for any data shape and Adam for both."""
@@ -40,9 +48,7 @@ class VectorGAN(GANModel):
     def __init__(self, cfg, data_shape):
         super().__init__(cfg, data_shape)
         self.nets["G"] = VectorGenerator(cfg.z_dim, self.data_shape, cfg.g_hidden, cfg.g_layers)
-        self.nets["D"] = VectorDiscriminator(
-            self.data_shape, cfg.d_hidden, cfg.d_layers, getattr(cfg, "pack", 1)
-        )
+        self.nets["D"] = VectorDiscriminator(self.data_shape, cfg.d_hidden, cfg.d_layers, self.pack)
 
     def configure_optimizers(self):
         betas = (self.cfg.beta1, self.cfg.beta2)
@@ -54,13 +60,10 @@ class VectorGAN(GANModel):
     def configure_schedulers(self, total_steps: int):
         return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
 
-    # the game of the MLP models; subclasses give the losses
-    d_updates: str = "d_steps"  # the config field that says how many D updates per G update
+    pack = 1  # samples D judges at once (PacGAN); the GAN makes it configurable
 
-    @property
-    def batches_per_step(self) -> int:
-        return getattr(self.cfg, self.d_updates, 1)
-
+    # the game of the MLP models: `batches_per_step` D updates, then one G update;
+    # subclasses give the losses
     def d_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """D's loss to minimise on one real and one fake batch, and its extra logs."""
         raise NotImplementedError
@@ -99,6 +102,14 @@ class VectorGAN(GANModel):
 @register_model("gan", config=GANConfig)
 class GAN(VectorGAN):
     """GAN (Goodfellow et al. 2014): MLP G and D trained with binary cross-entropy."""
+
+    def __init__(self, cfg, data_shape):
+        self.pack = cfg.pack
+        super().__init__(cfg, data_shape)
+
+    @property
+    def batches_per_step(self) -> int:
+        return self.cfg.d_steps
 
     def d_loss(self, x_real, x_fake):
         D, gamma = self.nets["D"], self.cfg.r1_gamma

@@ -54,7 +54,9 @@ class WGANGPConfig(CriticConfig):
 class _Critic(VectorGAN):
     """The WGAN game: n_critic critic updates on fresh real batches, then one G update."""
 
-    d_updates = "n_critic"
+    @property
+    def batches_per_step(self) -> int:
+        return self.cfg.n_critic
 
     def d_loss(self, x_real, x_fake):
         D = self.nets["D"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gankit.config import ExperimentConfig, load_config_file
 from gankit.errors import RunError
+from gankit.files import write_atomic
 from gankit.training.checkpoint import list_checkpoints
 
 CONFIG = "config.yaml"
@@ -65,9 +66,7 @@ class RunDir:
         return load_config_file(self.config)
 
     def save_config(self, cfg: ExperimentConfig) -> None:
-        tmp = self.config.with_suffix(".yaml.tmp")
-        tmp.write_text(cfg.to_yaml())
-        tmp.replace(self.config)  # atomic: the run never loses its config
+        write_atomic(self.config, cfg.to_yaml())
 
     def latest_checkpoint(self) -> Path | None:
         found = list_checkpoints(self.checkpoints)
@@ -82,9 +81,7 @@ class RunDir:
         from gankit.viz import read_metrics
 
         keep = [r for r in read_metrics(self.metrics) if _step_of(r) <= step]
-        tmp = self.metrics.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-        tmp.replace(self.metrics)  # atomic: a crash here leaves the old file whole
+        write_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in keep))
 
 
 def _step_of(row: dict) -> float:

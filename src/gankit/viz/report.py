@@ -6,7 +6,6 @@ import base64
 import html
 import json
 import math
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import yaml
 
 from gankit.errors import RunError
+from gankit.files import write_atomic
 from gankit.viz.plots import list_snapshots, loss_curves, read_metrics, save_snapshot, timelapse
 
 __all__ = ["write_report"]
@@ -337,7 +337,5 @@ def write_report(run_dir: Path) -> Path:
 </html>
 """
     out = run_dir / "report.html"
-    tmp = run_dir / f".report.html.{os.getpid()}.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, page)
     return out
