@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-TINY = [
+VECTOR_TINY = [
     "model.z_dim=4",
     "model.g_hidden=16",
     "model.d_hidden=16",
     "model.g_layers=1",
     "model.d_layers=1",
+]
+IMAGE_TINY = ["model.z_dim=8", "model.g_channels=8", "model.d_channels=8"]
+TRAIN_TINY = [
     "train.batch_size=32",
     "train.n_samples=200",
     "train.log_every=5",
@@ -20,6 +23,20 @@ TINY = [
     "train.tensorboard=false",
     "train.report=false",
 ]
+TINY = VECTOR_TINY + TRAIN_TINY
+
+
+def model_case(name: str) -> tuple[str, list[str]]:
+    """(data set, tiny overrides) on which the registered model `name` can train in a second:
+    conv models on 8x8 digits, conditional ones on a data set with classes, others on the ring."""
+    from gankit.registry import MODELS
+
+    entry = MODELS.entry(name)
+    fields = set(entry.config.__dataclass_fields__)
+    conditional = getattr(entry.obj, "conditional", False)
+    if "g_channels" in fields:
+        return "digits", IMAGE_TINY + TRAIN_TINY
+    return ("digits" if conditional else "ring"), TINY
 
 
 @pytest.fixture(autouse=True)

@@ -76,25 +76,35 @@ def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
 
 
 def load_run(
-    run_dir: str | Path, device: str = "cpu"
-) -> tuple[GANModel, DataSource, ExperimentConfig, int]:
-    """Rebuilds a run's model from its config and latest checkpoint: (model, data, cfg, step)."""
+    run_dir: str | Path, device: str = "cpu", with_data: bool = True
+) -> tuple[GANModel, DataSource | None, ExperimentConfig, int]:
+    """Rebuilds a run's model from its config and latest checkpoint: (model, data, cfg, step).
+
+    Without `with_data` the data set is not loaded (data is None): the model's shape and classes
+    come from the run's data.json.
+    """
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     path = run.latest_checkpoint()
     if path is None:
         raise RunError(f"{run_dir} has no checkpoint yet; train it first (`gankit train --resume`)")
-    data = build_data(cfg.data, seed=cfg.train.seed)
-    model = build_model(cfg.model, data.shape, resolve_device(device), ema=cfg.train.ema)
+    info = run.read_data_info()
+    data = None
+    if with_data or "shape" not in info:
+        data = build_data(cfg.data, seed=cfg.train.seed)
+        info = {"shape": list(data.shape), "num_classes": data.num_classes}
+    model = build_model(
+        cfg.model, tuple(info["shape"]), resolve_device(device), cfg.train.ema, info["num_classes"]
+    )
     state = load_checkpoint(path, map_location="cpu")
     load_nets(model, state, path)
     model.eval()
-    return model, data, cfg, int(state["step"])
+    return model, data if with_data else None, cfg, int(state["step"])
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> GANModel:
     """The trained model of a run folder, ready for `model.sample(n)`."""
-    return load_run(run_dir, device)[0]
+    return load_run(run_dir, device, with_data=False)[0]
 
 
 def sample(run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:

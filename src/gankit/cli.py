@@ -58,7 +58,8 @@ def train(
     ] = None,
     model: Annotated[str | None, typer.Option(help="model name (`gankit list models`)")] = None,
     data: Annotated[
-        str | None, typer.Option(help="data set name, or a .npy/.csv file of points")
+        str | None,
+        typer.Option(help="data set name, a folder of images, or a .npy/.csv file of points"),
     ] = None,
     steps: Annotated[int | None, typer.Option(help="train this many steps in all")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder (default runs/NAME-TIME)")] = None,
@@ -72,6 +73,7 @@ def train(
 ) -> None:
     """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
+    from gankit.registry import DATASETS
     from gankit.training.trainer import TrainingStopped
 
     if resume is not None:
@@ -99,6 +101,9 @@ def train(
         if data and Path(data).suffix.lower() in (".npy", ".csv"):
             overrides.append(f"data.path={data}")
             data = "points"
+        elif data and ("/" in data or (Path(data).is_dir() and data not in DATASETS.names())):
+            overrides.append(f"data.path={data}")
+            data = "folder"
         if steps is not None:
             overrides.append(f"train.steps={steps}")
         trainer = api.prepare(preset, model, data, overrides, out)
@@ -138,20 +143,39 @@ def sample(
         Path | None, typer.Option(help="file to write: .png (picture), .npy or .csv (values)")
     ] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+    class_: Annotated[
+        int | None,
+        typer.Option("--class", help="draw only this class (conditional models); default: all"),
+    ] = None,
 ) -> None:
     """Draw samples from a trained run and write them to a file."""
+    import torch
+
     from gankit import api
+    from gankit.training.run import RunDir
     from gankit.viz import save_snapshot
 
     if n < 1:
         raise GankitError(f"--n must be at least 1, got {n}")
-    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}.png")
+    tag = "" if class_ is None else f"_class{class_}"
+    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}{tag}.png")
     if out.suffix.lower() not in SAMPLE_SUFFIXES:
         raise GankitError(f"--out must end in {', '.join(SAMPLE_SUFFIXES)}, got {out.name!r}")
     if out.exists():
         raise GankitError(f"{out} exists; choose another --out (gankit never overwrites a file)")
-    model, data, _, step = api.load_run(run_dir)
-    x = model.sample(n, seed=seed).cpu().numpy()
+    model, _, cfg, step = api.load_run(run_dir, with_data=False)
+    labels, nrow = None, None
+    if class_ is not None:
+        if not model.num_classes:
+            raise GankitError(
+                f"--class needs a conditional model (cgan, cdcgan); {run_dir} was trained with "
+                f"{cfg.model.name!r}"
+            )
+        labels = torch.full((n,), class_)
+    elif model.num_classes:  # one row per class, as many columns as fit
+        nrow = max(1, n // model.num_classes)
+        labels = torch.arange(n) // nrow % model.num_classes
+    x = model.sample(n, seed=seed, labels=labels).cpu().numpy()
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".npy":
@@ -160,7 +184,8 @@ def sample(
     elif suffix == ".csv":
         np.savetxt(out, x.reshape(n, -1), delimiter=",", fmt="%.6g")
     else:
-        save_snapshot(x, out, title=f"{n} samples, step {step}", centers=data.info().get("centers"))
+        centers = RunDir.open(run_dir).read_data_info().get("centers")
+        save_snapshot(x, out, f"{n} samples, step {step}", centers, nrow=nrow)
     typer.echo(f"wrote {n} samples to {out}")
 
 
@@ -181,26 +206,52 @@ def eval_(
     ] = None,
     n: Annotated[int | None, typer.Option(help="samples to score (default: the run's)")] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+    data: Annotated[
+        str | None, typer.Option(help="score against this data set instead of the run's own")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="data option for --data, e.g. data.img_size=32; repeatable"),
+    ] = None,
 ) -> None:
     """Evaluate a run's latest checkpoint; prints and appends to its metrics.jsonl."""
     from gankit import api
-    from gankit.metrics import evaluate
+    from gankit.config import resolve_config
+    from gankit.data import build_data
+    from gankit.metrics import check_metrics, evaluate
     from gankit.registry import METRICS
     from gankit.training.run import RunDir
 
     if n is not None and n < 1:
         raise GankitError(f"--n must be at least 1, got {n}")
+    if set_ and not data:
+        raise GankitError("--set needs --data: it sets options of the data set to score against")
     names = list(metric or [])
     for name in names:
         METRICS.entry(name)  # unknown names fail before the model is loaded
-    model, data, cfg, step = api.load_run(run_dir)
-    names = names or list(cfg.train.metrics) or list(data.default_metrics)
+    model, source, cfg, step = api.load_run(run_dir, with_data=data is None)
+    if data is not None:
+        bad = [o for o in set_ or [] if not o.startswith("data.")]
+        if bad:
+            raise GankitError(f"--set takes data options only (data.KEY=VALUE), got {bad[0]!r}")
+        source = build_data(resolve_config(data=data, overrides=set_).data, seed=cfg.train.seed)
+        if tuple(source.shape) != tuple(model.data_shape):
+            raise GankitError(
+                f"{run_dir} makes samples of shape {list(model.data_shape)} but data {data!r} "
+                f"gives {list(source.shape)}; choose data of the run's shape (e.g. --set "
+                "data.img_size=... and data.channels=...)"
+            )
+    names = names or list(cfg.train.metrics) or list(source.default_metrics)
     if not names:
         raise GankitError(
-            f"no metric applies by default to {cfg.data.name!r}; name one with --metric"
+            f"no metric applies by default to {source.cfg.name!r}; name one with --metric"
         )
-    results = evaluate(model, data, names, n or cfg.train.n_samples, seed=seed)
-    RunDir.open(run_dir).append_metrics({"step": step, "source": "gankit eval", **results})
+    check_metrics(names, source)
+    results = evaluate(model, source, names, n or cfg.train.n_samples, seed=seed)
+    row = {"step": step, "source": "gankit eval", **results}
+    if data is not None:
+        row["data"] = data
+    RunDir.open(run_dir).append_metrics(row)
     typer.echo(json.dumps({"step": step, **results}))
 
 

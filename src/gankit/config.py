@@ -149,7 +149,10 @@ def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str,
             return str(value["name"])
         return default
 
-    return name_of("model", model, "gan"), name_of("data", data, "ring")
+    data_name = name_of("data", data, "ring")
+    # images get the convolutional GAN by default, vectors (points) the MLP one
+    image_data = "img_size" in getattr(DATASETS.entry(data_name).config, "__dataclass_fields__", {})
+    return name_of("model", model, "dcgan" if image_data else "gan"), data_name
 
 
 def _override_name(extra: dict, section: str) -> str | None:

@@ -14,18 +14,32 @@ from gankit.registry import register_dataset
 
 
 class DataSource:
-    """Draws batches with its own torch.Generator, so a checkpoint can restore the stream."""
+    """Draws batches with its own torch.Generator, so a checkpoint can restore the stream.
+
+    `batch(n)` gives x [n, *shape] (float; images in [-1, 1] as [n, C, H, W]), or the pair
+    (x, y) with y int64 class labels [n] when the data set has classes (`num_classes` > 0).
+    """
 
     shape: tuple[int, ...]  # one sample's shape
     default_metrics: tuple[str, ...] = ()
+    num_classes: int = 0  # > 0: batches are (x, y) pairs
+    class_names: tuple[str, ...] = ()
+    snapshot_size: int | None = None  # samples per snapshot; None: train.n_samples
 
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
         self.generator = torch.Generator().manual_seed(seed)
 
-    def batch(self, n: int) -> Tensor:
-        """n samples [n, *shape] on the CPU."""
+    def batch(self, n: int) -> Tensor | tuple[Tensor, Tensor]:
+        """n samples [n, *shape] on the CPU, with labels [n] when the data set has classes."""
         raise NotImplementedError
+
+    def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
+        """The same n real samples every call, for metrics: (x [n, *shape], labels or None).
+
+        `split` is "train" or "test" where the data set has a test split.
+        """
+        raise NotImplementedError(f"data set {self.cfg.name!r} gives no reference samples")
 
     def info(self) -> dict:
         """Facts about the data that pictures and metrics use (e.g. mixture centres)."""
@@ -36,6 +50,22 @@ class DataSource:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+
+Batch = Tensor | tuple[Tensor, Tensor]
+
+
+def split_batch(batch: Batch) -> tuple[Tensor, Tensor | None]:
+    """(x, labels) of a batch; labels are None for data without classes."""
+    if isinstance(batch, (tuple, list)):
+        return batch[0], batch[1]
+    return batch, None
+
+
+def move_batch(batch: Batch, device: torch.device) -> Batch:
+    if isinstance(batch, (tuple, list)):
+        return tuple(t.to(device, non_blocking=True) for t in batch)
+    return batch.to(device, non_blocking=True)
 
 
 class Mixture(DataSource):
@@ -51,6 +81,10 @@ class Mixture(DataSource):
 
     def batch(self, n: int) -> Tensor:
         return sample_mixture(self.centers, self.std, n, self.generator)
+
+    def reference(self, n: int, split: str = "train") -> tuple[Tensor, None]:
+        seed = 0 if split == "train" else 1
+        return sample_mixture(self.centers, self.std, n, torch.Generator().manual_seed(seed)), None
 
     def info(self) -> dict:
         return {"centers": self.centers.tolist(), "std": self.std}
@@ -114,6 +148,9 @@ class Points(DataSource):
     def batch(self, n: int) -> Tensor:
         idx = torch.randint(len(self.points), (n,), generator=self.generator)
         return self.points[idx]
+
+    def reference(self, n: int, split: str = "train") -> tuple[Tensor, None]:
+        return self.points[:n], None
 
 
 @register_dataset("points", config=PointsConfig)

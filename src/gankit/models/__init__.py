@@ -1,16 +1,21 @@
 """The GAN families, one file each; importing this package registers them."""
 
-from gankit.models import gan, unrolled, wgan  # noqa: F401
+from gankit.models import cgan, dcgan, gan, unrolled, wgan  # noqa: F401
 from gankit.models.base import GANModel
 
 __all__ = ["GANModel", "build_model", "load_nets"]
 
 
-def build_model(cfg, data_shape: tuple[int, ...], device="cpu", ema: float = 0.0) -> GANModel:
-    """Builds the registered model `cfg.name` on `device`, with its optimizers (and G_ema)."""
+def build_model(
+    cfg, data_shape: tuple[int, ...], device="cpu", ema: float = 0.0, num_classes: int = 0
+) -> GANModel:
+    """Builds the registered model `cfg.name` on `device`, with its optimizers (and G_ema).
+
+    `num_classes`: the data's classes, which a conditional model learns to draw from.
+    """
     from gankit.registry import MODELS
 
-    model = MODELS.get(cfg.name)(cfg, data_shape).to(device)
+    model = MODELS.get(cfg.name)(cfg, data_shape, num_classes).to(device)
     if ema:
         model.enable_ema(ema)
     model.optimizers = model.configure_optimizers()

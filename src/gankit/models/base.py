@@ -9,6 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from gankit.data.sources import Batch
 from gankit.errors import ConfigError
 
 
@@ -20,11 +21,13 @@ class GANModel(nn.Module):
     """
 
     batches_per_step: ClassVar[int] = 1
+    conditional: ClassVar[bool] = False  # G(z, y) and D(x, y) take class labels
 
-    def __init__(self, cfg, data_shape: tuple[int, ...]):
+    def __init__(self, cfg, data_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()
         self.cfg = cfg
         self.data_shape = tuple(data_shape)
+        self.num_classes = num_classes if self.conditional else 0
         self.nets = nn.ModuleDict()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.ema_decay = 0.0
@@ -39,7 +42,7 @@ class GANModel(nn.Module):
         """Learning-rate schedules, stepped by the Trainer once per train step."""
         return {}
 
-    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         raise NotImplementedError
 
     # ------------------------------------------------------------ shared
@@ -57,22 +60,41 @@ class GANModel(nn.Module):
             return torch.randn(n, self.z_dim, generator=generator).to(self.device)
         return torch.randn(n, self.z_dim, device=self.device)
 
+    def check_labels(self, labels: Tensor) -> None:
+        if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:
+            raise ConfigError(
+                f"class labels must be in 0..{self.num_classes - 1} for this model, "
+                f"got {sorted(set(labels.tolist()))[:10]}"
+            )
+
     @torch.no_grad()
     def sample(
-        self, n: int | None = None, z: Tensor | None = None, seed: int | None = None
+        self,
+        n: int | None = None,
+        z: Tensor | None = None,
+        seed: int | None = None,
+        labels: Tensor | None = None,
     ) -> Tensor:
         """n samples [n, *data_shape] from G (its EMA copy when there is one), in eval mode.
 
-        Give z, or n and optionally a seed (the same samples on every device).
+        Give z, or n and optionally a seed (the same samples on every device). A conditional
+        model draws the classes in `labels` [n] (default: 0, 1, ..., K-1, 0, 1, ...).
         """
         if z is None:
             generator = None if seed is None else torch.Generator().manual_seed(seed)
             z = self.noise(n, generator)
         G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
+        if self.conditional:
+            if labels is None:
+                labels = torch.arange(z.shape[0]) % self.num_classes
+            self.check_labels(labels)
+            args = (z.to(self.device), labels.to(self.device))
+        else:
+            args = (z.to(self.device),)
         was_training = G.training
         G.eval()
         try:
-            return G(z.to(self.device)).float()
+            return G(*args).float()
         finally:
             G.train(was_training)
 

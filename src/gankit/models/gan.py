@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from gankit.data.sources import Batch, split_batch
 from gankit.errors import ConfigError
 from gankit.losses import G_LOSSES, d_loss_bce, r1_penalty
 from gankit.models.base import GANModel, VectorGANConfig, linear_decay, set_requires_grad
@@ -43,12 +44,22 @@ class GANConfig(VectorGANConfig):
 
 
 class VectorGAN(GANModel):
-    """Shared by the MLP models: builds G and D for any data shape and Adam for both."""
+    """The game most models share: `batches_per_step` D updates on fresh real batches, then one
+    G update. Subclasses give the nets (`build_nets`) and the losses (`d_loss`, `g_loss`); this
+    base uses MLPs, which fit any data shape, and Adam for both players."""
 
-    def __init__(self, cfg, data_shape):
-        super().__init__(cfg, data_shape)
-        self.nets["G"] = VectorGenerator(cfg.z_dim, self.data_shape, cfg.g_hidden, cfg.g_layers)
-        self.nets["D"] = VectorDiscriminator(self.data_shape, cfg.d_hidden, cfg.d_layers, self.pack)
+    pack = 1  # samples D judges at once (PacGAN); the GAN makes it configurable
+
+    def __init__(self, cfg, data_shape, num_classes: int = 0):
+        super().__init__(cfg, data_shape, num_classes)
+        self.nets["G"], self.nets["D"] = self.build_nets()
+
+    def build_nets(self) -> tuple[nn.Module, nn.Module]:
+        cfg = self.cfg
+        return (
+            VectorGenerator(cfg.z_dim, self.data_shape, cfg.g_hidden, cfg.g_layers),
+            VectorDiscriminator(self.data_shape, cfg.d_hidden, cfg.d_layers, self.pack),
+        )
 
     def configure_optimizers(self):
         betas = (self.cfg.beta1, self.cfg.beta2)
@@ -60,12 +71,18 @@ class VectorGAN(GANModel):
     def configure_schedulers(self, total_steps: int):
         return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
 
-    pack = 1  # samples D judges at once (PacGAN); the GAN makes it configurable
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z), or G(z, y) for a conditional model."""
+        return self.nets["G"](z) if y is None else self.nets["G"](z, y)
 
-    # the game of the MLP models: `batches_per_step` D updates, then one G update;
-    # subclasses give the losses
-    def d_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """D's loss to minimise on one real and one fake batch, and its extra logs."""
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D(x), or D(x, y) for a conditional model: one score per sample (per pack)."""
+        return self.nets["D"](x) if y is None else self.nets["D"](x, y)
+
+    def d_loss(
+        self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss to minimise on one real and one fake batch (of classes y), and extra logs."""
         raise NotImplementedError
 
     def g_loss(self, d_fake: Tensor) -> Tensor:
@@ -74,24 +91,31 @@ class VectorGAN(GANModel):
     def after_d_step(self) -> None:
         """Called after each D update (WGAN clips its weights here)."""
 
-    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
-        G, opt_d = self.nets["G"], self.optimizers["D"]
-        for x_real in batch.chunk(self.batches_per_step):  # fresh real data for each D update
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
+        x, y = split_batch(batch)
+        if not self.conditional:
+            y = None  # labelled data trains an unconditional model too
+        k = self.batches_per_step
+        xs = x.chunk(k)
+        ys = y.chunk(k) if y is not None else [None] * len(xs)
+        opt_d = self.optimizers["D"]
+        for x_real, y_real in zip(xs, ys, strict=True):  # fresh real data for each D update
             with torch.no_grad():
-                x_fake = G(self.noise(x_real.shape[0]))
-            loss_d, logs = self.d_loss(x_real, x_fake)
+                # fakes of the real batch's classes, so labels follow the data's frequencies
+                x_fake = self.generate(self.noise(x_real.shape[0]), y_real)
+            loss_d, logs = self.d_loss(x_real, x_fake, y_real)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             self.after_d_step()
-        loss_g = self.generator_step(x_real.shape[0])
+        loss_g = self.generator_step(x_real.shape[0], y_real)
         return {"loss/D": loss_d.detach(), "loss/G": loss_g, **logs}
 
-    def generator_step(self, n: int) -> Tensor:
+    def generator_step(self, n: int, y: Tensor | None = None) -> Tensor:
         """One G update on n samples against the current D, frozen; returns the detached loss."""
-        G, D, opt = self.nets["G"], self.nets["D"], self.optimizers["G"]
+        D, opt = self.nets["D"], self.optimizers["G"]
         set_requires_grad(D, False)
-        loss_g = self.g_loss(D(G(self.noise(n))))
+        loss_g = self.g_loss(self.discriminate(self.generate(self.noise(n), y), y))
         opt.zero_grad(set_to_none=True)
         loss_g.backward()
         opt.step()
@@ -103,19 +127,19 @@ class VectorGAN(GANModel):
 class GAN(VectorGAN):
     """GAN (Goodfellow et al. 2014): MLP G and D trained with binary cross-entropy."""
 
-    def __init__(self, cfg, data_shape):
+    def __init__(self, cfg, data_shape, num_classes: int = 0):
         self.pack = cfg.pack
-        super().__init__(cfg, data_shape)
+        super().__init__(cfg, data_shape, num_classes)
 
     @property
     def batches_per_step(self) -> int:
         return self.cfg.d_steps
 
-    def d_loss(self, x_real, x_fake):
-        D, gamma = self.nets["D"], self.cfg.r1_gamma
+    def d_loss(self, x_real, x_fake, y=None):
+        gamma = self.cfg.r1_gamma
         x_real.requires_grad_(gamma > 0)  # R1 differentiates D's output w.r.t. the real input
-        d_real = D(x_real)
-        loss_d = d_loss_bce(d_real, D(x_fake))
+        d_real = self.discriminate(x_real, y)
+        loss_d = d_loss_bce(d_real, self.discriminate(x_fake, y))
         if gamma == 0:
             return loss_d, {}
         r1 = r1_penalty(d_real, x_real)

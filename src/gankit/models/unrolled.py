@@ -8,9 +8,11 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
+from gankit.data.sources import Batch, split_batch
 from gankit.errors import ConfigError
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
 from gankit.models.base import VectorGANConfig
+from gankit.models.dcgan import DCGAN, DCGANConfig
 from gankit.models.gan import VectorGAN
 from gankit.registry import register_model
 
@@ -80,10 +82,10 @@ class UnrolledGAN(VectorGAN):
         weights = self.unrolled_d_params(x_real, x_fake)
         return g_loss_nonsaturating(functional_call(self.nets["D"], weights, x_fake))
 
-    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         G, D = self.nets["G"], self.nets["D"]
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        x_real = batch  # [B, *data_shape]
+        x_real = split_batch(batch)[0]  # [B, *data_shape]
         # G first, from the current D and its optimiser state; D's own update stays ordinary
         loss_g = self.unrolled_generator_loss(x_real, self.noise(x_real.shape[0]))
         opt_g.zero_grad(set_to_none=True)
@@ -96,3 +98,27 @@ class UnrolledGAN(VectorGAN):
         loss_d.backward()
         opt_d.step()
         return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}
+
+
+@dataclass
+class UnrolledDCGANConfig(DCGANConfig):
+    name: str = "unrolled-dcgan"
+    unroll_steps: int = 5
+    first_order: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        if self.unroll_steps < 0:
+            raise ConfigError(f"model.unroll_steps must be 0 or more, got {self.unroll_steps}")
+        if self.loss != "nonsaturating" or self.optimizer != "adam":
+            raise ConfigError(
+                "model unrolled-dcgan unrolls D's BCE loss and Adam: keep model.loss="
+                "nonsaturating and model.optimizer=adam"
+            )
+        if self.clip or self.gp_lambda or self.r1_gamma:
+            raise ConfigError("model unrolled-dcgan takes no clip, gp_lambda or r1_gamma")
+
+
+@register_model("unrolled-dcgan", config=UnrolledDCGANConfig)
+class UnrolledDCGAN(UnrolledGAN, DCGAN):
+    """Unrolled GAN (Metz et al. 2016) on DCGAN's conv nets, as in its stacked-MNIST table."""

@@ -58,9 +58,8 @@ class _Critic(VectorGAN):
     def batches_per_step(self) -> int:
         return self.cfg.n_critic
 
-    def d_loss(self, x_real, x_fake):
-        D = self.nets["D"]
-        d_real, d_fake = D(x_real), D(x_fake)
+    def d_loss(self, x_real, x_fake, y=None):
+        d_real, d_fake = self.discriminate(x_real, y), self.discriminate(x_fake, y)
         # the critic's estimate of W(P_r, P_g), logged as the lecture's curve to watch
         wdist = (d_real.mean() - d_fake.mean()).detach()
         return d_loss_wasserstein(d_real, d_fake), {"wdist": wdist}
@@ -90,7 +89,7 @@ class WGAN(_Critic):
 class WGANGP(_Critic):
     """WGAN-GP (Gulrajani et al. 2017): a two-sided gradient penalty instead of clipping, Adam."""
 
-    def d_loss(self, x_real, x_fake):
-        loss_d, logs = super().d_loss(x_real, x_fake)
-        gp = gradient_penalty(self.nets["D"], x_real, x_fake)
+    def d_loss(self, x_real, x_fake, y=None):
+        loss_d, logs = super().d_loss(x_real, x_fake, y)
+        gp = gradient_penalty(lambda x: self.discriminate(x, y), x_real, x_fake)
         return loss_d + self.cfg.gp_lambda * gp, {**logs, "loss/gp": gp.detach()}

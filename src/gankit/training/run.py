@@ -68,6 +68,13 @@ class RunDir:
     def save_config(self, cfg: ExperimentConfig) -> None:
         write_atomic(self.config, cfg.to_yaml())
 
+    def read_data_info(self) -> dict:
+        """What the run recorded of its data (shape, classes, centres ...); {} before training."""
+        try:
+            return json.loads(self.data_info.read_text())
+        except (OSError, ValueError):
+            return {}
+
     def latest_checkpoint(self) -> Path | None:
         found = list_checkpoints(self.checkpoints)
         return found[-1] if found else None

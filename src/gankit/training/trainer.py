@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gankit.config import ExperimentConfig
-from gankit.data import build_data
+from gankit.data import build_data, move_batch
 from gankit.errors import GankitError
 from gankit.metrics import check_metrics, evaluate
 from gankit.models import build_model, load_nets
@@ -73,6 +73,11 @@ class StopOnSignal:
             signal.signal(sig, handler)
 
 
+def data_description(data) -> dict:
+    """What a run folder records of its data: enough to rebuild the model without loading it."""
+    return {"shape": list(data.shape), "num_classes": data.num_classes, **data.info()}
+
+
 class Trainer:
     """Calls `model.train_step` over an endless data stream; everything else happens around it."""
 
@@ -82,10 +87,19 @@ class Trainer:
         self.device = resolve_device(t.device)
         seed_everything(t.seed)
         self.data = build_data(cfg.data, seed=t.seed)
-        self.model = build_model(cfg.model, self.data.shape, self.device, ema=t.ema)
+        self.model = build_model(
+            cfg.model, self.data.shape, self.device, t.ema, self.data.num_classes
+        )
         self.schedulers = self.model.configure_schedulers(t.steps)
-        # the same z for every snapshot, so the time-lapse shows G moving, not the noise
-        self.fixed_z = self.model.noise(t.n_samples, torch.Generator().manual_seed(t.seed + 1))
+        # the same z (and classes) for every snapshot: the time-lapse shows G moving, not noise
+        n_fixed, self.fixed_labels, self.grid_row = self.data.snapshot_size or t.n_samples, None, 0
+        if self.model.num_classes:  # one row per class
+            self.grid_row = max(1, n_fixed // self.model.num_classes)
+            self.fixed_labels = torch.arange(self.model.num_classes).repeat_interleave(
+                self.grid_row
+            )
+            n_fixed = len(self.fixed_labels)
+        self.fixed_z = self.model.noise(n_fixed, torch.Generator().manual_seed(t.seed + 1))
         self.metric_names = list(t.metrics) or list(self.data.default_metrics)
         check_metrics(self.metric_names, self.data)  # before training, not after
         self.step = 0
@@ -160,11 +174,13 @@ class Trainer:
     def snapshot(self) -> None:
         from gankit.viz import save_snapshot
 
-        x = self.model.sample(z=self.fixed_z).cpu().numpy()
+        x = self.model.sample(z=self.fixed_z, labels=self.fixed_labels).cpu().numpy()
         stem = self.run.samples / f"step_{self.step:07d}"
         np.save(stem.with_suffix(".npy"), x)
         centers = self.data.info().get("centers")
-        save_snapshot(x, stem.with_suffix(".png"), title=f"step {self.step}", centers=centers)
+        save_snapshot(
+            x, stem.with_suffix(".png"), f"step {self.step}", centers, nrow=self.grid_row or None
+        )
 
     def evaluate(self) -> dict[str, float]:
         if not self.metric_names:
@@ -182,7 +198,7 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Trains to `train.steps`; returns the final evaluation."""
         t = self.cfg.train
-        self.run.data_info.write_text(json.dumps(self.data.info()))
+        self.run.data_info.write_text(json.dumps(data_description(self.data)))
         n_real = t.batch_size * self.model.batches_per_step
         pending: list[dict] = []
         results: dict[str, float] = {}
@@ -191,7 +207,7 @@ class Trainer:
         try:
             with bar, StopOnSignal() as stop:
                 while self.step < t.steps:
-                    batch = self.data.batch(n_real).to(self.device, non_blocking=True)
+                    batch = move_batch(self.data.batch(n_real), self.device)
                     with self.autocast():
                         logs = self.model.train_step(batch, self.step)
                     self.model.update_ema()
@@ -219,6 +235,9 @@ class Trainer:
         finally:
             if self._writer is not None:
                 self._writer.close()
+        from gankit.viz.pictures import save_final_pictures
+
+        save_final_pictures(self.model, self.data, self.run.path / "pictures", seed=t.seed)
         if t.report:
             from gankit.viz.report import write_report
 

@@ -23,7 +23,7 @@ _DOT_COLOR = "#1f5fa8"
 _CENTER_COLOR = "#d62728"
 _SNAPSHOT_RE = re.compile(r"^step_(\d+)\.npy$")
 _GIF_FRAME_MS = 250  # ~4 frames per second
-_MAX_GRID_SAMPLES = 64  # images in a snapshot picture or a GIF frame
+_MAX_GRID_SAMPLES = 100  # images in a snapshot picture or a GIF frame
 _MAX_PANEL_SAMPLES = 25  # images in one panel of the time-lapse grid
 
 
@@ -99,15 +99,16 @@ def _classify(x: Any) -> tuple[str, np.ndarray]:
     )
 
 
-def _image_grid(imgs: np.ndarray, max_n: int) -> np.ndarray:
-    """First max_n images of [N, C, H, W] in [-1, 1] as one [H', W', 3] float grid in [0, 1]."""
+def _image_grid(imgs: np.ndarray, max_n: int, nrow: int | None = None) -> np.ndarray:
+    """First max_n images of [N, C, H, W] in [-1, 1] as one [H', W', 3] float grid in [0, 1],
+    `nrow` images per row (default: a square)."""
     import torch
     from torchvision.utils import make_grid
 
     imgs = np.nan_to_num(imgs[:max_n], nan=0.0, posinf=1.0, neginf=-1.0)
     t = torch.from_numpy(np.ascontiguousarray(imgs)).float()
     t = ((t + 1.0) / 2.0).clamp(0.0, 1.0)
-    nrow = max(1, math.ceil(math.sqrt(t.shape[0])))
+    nrow = nrow or max(1, math.ceil(math.sqrt(t.shape[0])))
     grid = make_grid(t, nrow=nrow, padding=2, pad_value=1.0)
     return grid.permute(1, 2, 0).numpy()
 
@@ -237,18 +238,19 @@ def save_snapshot(
     path: Path,
     title: str = "",
     centers: np.ndarray | None = None,
+    nrow: int | None = None,
 ) -> None:
     """Write a PNG of samples: a scatter plot for [N, D] points, an image grid for images.
 
-    Images are [N, C, H, W] in [-1, 1]; the first 64 are shown. Points get fixed limits around
-    `centers` (marked with x) when given, else limits from the 1st-99th percentiles of the
-    data, so outliers do not squash the view.
+    Images are [N, C, H, W] in [-1, 1]; the first 100 are shown, `nrow` per row. Points get
+    fixed limits around `centers` (marked with x) when given, else limits from the 1st-99th
+    percentiles of the data, so outliers do not squash the view.
     """
     kind, a = _classify(x)
     if kind == "points":
         fig = _points_figure(a, title, centers, _square_limits(a, centers))
     else:
-        fig = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES), title)
+        fig = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES, nrow), title)
     _save_fig(fig, path)
 
 

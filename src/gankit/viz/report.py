@@ -289,6 +289,18 @@ pre { background: #f3f4f7; border: 1px solid var(--line); border-radius: 6px; pa
 """
 
 
+def _pictures(run_dir: Path) -> list[tuple[str, str]]:
+    """The final image pictures (interpolations, nearest neighbours) when the run has them."""
+    from gankit.viz.pictures import INTERPOLATION, NEAREST
+
+    sections = []
+    for title, name in (("Latent interpolations", INTERPOLATION), ("Memorisation check", NEAREST)):
+        path = run_dir / "pictures" / name
+        if path.exists():
+            sections.append((title, _img(path, "image/png", title)))
+    return sections
+
+
 def write_report(run_dir: Path) -> Path:
     """Write RUN/report.html, one self-contained page (images inlined), and return its path.
 
@@ -313,6 +325,7 @@ def write_report(run_dir: Path) -> Path:
         ("Training curves", _curves(run_dir, rows)),
         ("Samples", f'<div class="pair">{_final_samples(snaps, centers)}{gif_html}</div>'),
         ("Time-lapse", grid_html),
+        *_pictures(run_dir),
         ("Config", config_html),
     ]
     body = "\n".join(
