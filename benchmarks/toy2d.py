@@ -14,18 +14,15 @@ wall time reported is that of one run on one core with the other core busy.
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from common import gather, mean_se, merge_rows, save, settings
 
 PRESETS = [
     "ring-gan",
@@ -93,12 +90,6 @@ def run_one(preset: str, seed: int, keep: Path | None) -> dict:
 
 def _order(preset: str) -> int:
     return PRESETS.index(preset) if preset in PRESETS else len(PRESETS)
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return values[0], 0.0
-    return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
 
 
 def summarise(runs: list[dict]) -> list[dict]:
@@ -197,32 +188,18 @@ def main() -> None:
             pool.submit(run_one, p, s, args.out if (p in DEMO and s == 0) else None)
             for p, s in jobs
         ]
-        runs = []
-        for f in futures:
-            runs.append(f.result())
-            print(json.dumps(runs[-1]), flush=True)
+        runs = gather(futures)
     rows = summarise(runs)
     stem = args.out / "toy2d"
-    if stem.with_suffix(".json").exists():  # keep the rows of presets not run this time
-        kept = [
-            r
-            for r in json.loads(stem.with_suffix(".json").read_text())
-            if r["preset"] not in args.presets
-        ]
-        rows = sorted(kept + rows, key=lambda r: (r["data"] != "ring", _order(r["preset"])))
-    settings = {
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} cores visible "
-        f"({platform.processor() or platform.platform()})",
-        "torch": torch.__version__,
-        "workers": args.workers,
-        "presets": args.presets,
-        "seeds": list(range(args.seeds)),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "total_wall_s": time.perf_counter() - start,
-    }
-    stem.with_suffix(".json").write_text(json.dumps(rows, indent=1))
-    write_markdown(rows, stem.with_suffix(".md"), settings)
-    print(f"wrote {stem}.md and {stem}.json")
+    rows = merge_rows(stem.with_suffix(".json"), rows)  # keeps presets not run this time
+    rows.sort(key=lambda r: (r["data"] != "ring", _order(r["preset"])))
+    info = settings(
+        workers=args.workers,
+        presets=args.presets,
+        seeds=list(range(args.seeds)),
+        total_wall_s=time.perf_counter() - start,
+    )
+    save(stem, rows, info, write_markdown)
 
 
 if __name__ == "__main__":

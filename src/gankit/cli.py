@@ -128,7 +128,11 @@ def _print_results(run_dir: Path, step: int) -> None:
     if evals:
         typer.echo(
             "  "
-            + "  ".join(f"{k[5:]} {v:.4g}" for k, v in evals[-1].items() if k.startswith("eval/"))
+            + "  ".join(
+                f"{k[5:]} {v:.4g}"
+                for k, v in evals[-1].items()
+                if k.startswith("eval/") and not isinstance(v, str)  # protocols: metrics.jsonl
+            )
         )
     report = run_dir / "report.html"
     if report.exists():

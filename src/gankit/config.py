@@ -25,6 +25,7 @@ class TrainConfig:
     """How the Trainer runs: length, batch, seed, device and the cadences of its side jobs."""
 
     steps: int = 5000  # generator updates (one `train_step` each)
+    time_limit: float = 0.0  # seconds of training after which the run ends early; 0 = none
     batch_size: int = 256
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -49,6 +50,8 @@ class TrainConfig:
                 )
         if self.keep_last < 1:
             raise ConfigError(f"train.keep_last must be at least 1, got {self.keep_last}")
+        if self.time_limit < 0:
+            raise ConfigError("train.time_limit must be 0 (none) or a number of seconds")
         if self.eval_every < 0:
             raise ConfigError("train.eval_every must be 0 (only at the end) or positive")
         if self.precision not in PRECISIONS:

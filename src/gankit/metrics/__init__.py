@@ -1,10 +1,12 @@
-"""Evaluation metrics; each takes a model and its data source and returns named numbers."""
+"""Evaluation metrics; each takes a model and its data source and returns named numbers
+(and `*_protocol` strings that say how they were measured)."""
 
 from __future__ import annotations
 
 import torch
 
 from gankit.errors import MetricError
+from gankit.metrics import images  # noqa: F401  (registers fid, kid, pr, is, class-acc ...)
 from gankit.metrics.modes import DEFAULT_SAMPLES, mode_metrics
 from gankit.registry import METRICS, register_metric
 
@@ -37,10 +39,14 @@ def check_metrics(names: list[str], data) -> None:
             check(data)
 
 
-def evaluate(model, data, names: list[str], n: int, seed: int = 0) -> dict[str, float]:
-    """Runs the named metrics; keys come back prefixed `eval/`."""
-    out: dict[str, float] = {}
+def evaluate(model, data, names: list[str], n: int, seed: int = 0) -> dict[str, float | str]:
+    """Runs the named metrics; keys come back prefixed `eval/`.
+
+    Numbers come back as floats; strings (a metric's protocol, e.g. `eval/fid_protocol`) as
+    they are.
+    """
+    out: dict[str, float | str] = {}
     for name in names:
         for key, value in METRICS.get(name)(model, data, n=n, seed=seed).items():
-            out[f"eval/{key}"] = float(value)
+            out[f"eval/{key}"] = value if isinstance(value, str) else float(value)
     return out

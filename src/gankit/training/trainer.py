@@ -168,7 +168,7 @@ class Trainer:
         self.run.append_metrics(row)
         if self.writer is not None:
             for key, value in row.items():
-                if key not in ("step", "time"):
+                if key not in ("step", "time") and not isinstance(value, str):  # not protocols
                     self.writer.add_scalar(key, value, row["step"])
 
     def snapshot(self) -> None:
@@ -195,6 +195,11 @@ class Trainer:
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------ the loop
+    def finished(self) -> bool:
+        """At train.steps, or past train.time_limit seconds of training (a fixed-time budget)."""
+        t = self.cfg.train
+        return self.step >= t.steps or bool(t.time_limit and self.elapsed >= t.time_limit)
+
     def fit(self) -> dict[str, float]:
         """Trains to `train.steps`; returns the final evaluation."""
         t = self.cfg.train
@@ -206,7 +211,7 @@ class Trainer:
         bar = ProgressBar(t.steps, self.step, enabled=t.progress)
         try:
             with bar, StopOnSignal() as stop:
-                while self.step < t.steps:
+                while not self.finished():
                     batch = move_batch(self.data.batch(n_real), self.device)
                     with self.autocast():
                         logs = self.model.train_step(batch, self.step)
@@ -216,7 +221,7 @@ class Trainer:
                     self.step += 1
                     self.elapsed = time.perf_counter() - start
                     pending.append(logs)
-                    last = self.step == t.steps
+                    last = self.finished()
                     # logs also flush at checkpoints, so a resumed run averages the same windows
                     if self.step % t.log_every == 0 or self.step % t.ckpt_every == 0 or last:
                         bar.update(self.step, self.log(pending))
