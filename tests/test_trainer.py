@@ -192,3 +192,15 @@ def test_non_finite_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
 def test_bf16_autocast_trains(tmp_path):
     trainer = train(tmp_path, steps=10, extra=["train.precision=bf16"])
     assert trainer.step == 10
+
+
+def test_progress_bar_fills_with_time_under_a_time_limit():
+    from gankit.training.progress import ProgressBar
+
+    with ProgressBar(1000, 0, True, time_limit=10.0) as bar:
+        bar.update(3, {"loss/D": 1.0}, elapsed=4.0)
+        task = bar._progress.tasks[0]
+        assert (task.total, task.completed, task.fields["where"]) == (10.0, 4.0, "step 3, 4/10 s")
+    with ProgressBar(1000, 0, True) as bar:
+        bar.update(3)
+        assert bar._progress.tasks[0].fields["where"] == "3/1000"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -13,37 +12,57 @@ from rich.progress import (
 
 
 class ProgressBar:
-    def __init__(self, total: int, start: int, enabled: bool = True, description: str = "train"):
+    """Steps done of `total`; with a `time_limit` (seconds) that ends the run sooner, the bar
+    fills with training time instead, and the step count is shown beside it."""
+
+    def __init__(
+        self,
+        total: int,
+        start: int,
+        enabled: bool = True,
+        description: str = "train",
+        time_limit: float = 0.0,
+        elapsed: float = 0.0,
+    ):
         self.enabled = enabled
         self.total, self.start = total, start
         self.description = description
+        self.time_limit, self.elapsed = time_limit, elapsed
         self._progress: Progress | None = None
+
+    def _where(self, step: int) -> dict:
+        if not self.time_limit:
+            return {"completed": step, "where": f"{step}/{self.total}"}
+        done = min(self.elapsed, self.time_limit)
+        return {"completed": done, "where": f"step {step}, {done:.0f}/{self.time_limit:.0f} s"}
 
     def __enter__(self) -> ProgressBar:
         if self.enabled:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[where]}"),
                 TextColumn("{task.fields[logs]}"),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
             )
             self._progress.start()
+            total = self.time_limit or self.total
             self._task = self._progress.add_task(
-                self.description, total=self.total, completed=self.start, logs=""
+                self.description, total=total, logs="", **self._where(self.start)
             )
         return self
 
-    def update(self, step: int, logs: dict[str, float] | None = None) -> None:
+    def update(self, step: int, logs: dict[str, float] | None = None, elapsed: float = 0.0) -> None:
         if self._progress is None:
             return
+        self.elapsed = elapsed
         if logs is None:
-            self._progress.update(self._task, completed=step)
+            self._progress.update(self._task, **self._where(step))
         else:
             text = "  ".join(f"{k.removeprefix('loss/')} {v:.3g}" for k, v in logs.items())
-            self._progress.update(self._task, completed=step, logs=text)
+            self._progress.update(self._task, logs=text, **self._where(step))
 
     def __exit__(self, *exc) -> None:
         if self._progress is not None:

@@ -208,7 +208,9 @@ class Trainer:
         pending: list[dict] = []
         results: dict[str, float] = {}
         start = time.perf_counter() - self.elapsed
-        bar = ProgressBar(t.steps, self.step, enabled=t.progress)
+        bar = ProgressBar(
+            t.steps, self.step, t.progress, time_limit=t.time_limit, elapsed=self.elapsed
+        )
         try:
             with bar, StopOnSignal() as stop:
                 while not self.finished():
@@ -224,10 +226,10 @@ class Trainer:
                     last = self.finished()
                     # logs also flush at checkpoints, so a resumed run averages the same windows
                     if self.step % t.log_every == 0 or self.step % t.ckpt_every == 0 or last:
-                        bar.update(self.step, self.log(pending))
+                        bar.update(self.step, self.log(pending), self.elapsed)
                         pending = []
                     else:
-                        bar.update(self.step)
+                        bar.update(self.step, elapsed=self.elapsed)
                     if self.step % t.sample_every == 0 or last:
                         self.snapshot()
                     if self.step % t.ckpt_every == 0 or last:
