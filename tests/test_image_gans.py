@@ -130,3 +130,12 @@ def test_metrics_with_protocols_reach_tensorboard_and_the_console(tmp_path, caps
     ]
     assert "n_gen=100" in rows[-1]["eval/fid_classifier_protocol"]
     assert list((tmp_path / "run" / "tb").glob("events.*"))
+
+
+def test_defaults_pair_models_with_data_that_fits():
+    from gankit.config import resolve_config
+
+    assert resolve_config(model="dcgan").data.name == "mnist5k"
+    assert resolve_config(model="cgan").data.name == "mnist5k"  # conditional: needs classes
+    assert resolve_config(data="fashion-mnist").model.name == "dcgan"
+    assert (resolve_config().model.name, resolve_config().data.name) == ("gan", "ring")

@@ -143,19 +143,31 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def _has_field(registry, name: str, field_name: str) -> bool:
+    return field_name in getattr(registry.entry(name).config, "__dataclass_fields__", {})
+
+
 def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
-    def name_of(section: str, given: str | None, default: str) -> str:
+    """The model and data names: given, else the preset's, else defaults that fit each other
+    (an image or conditional model alone trains on mnist5k, image data alone gets dcgan, else gan on ring)."""
+
+    def name_of(section: str, given: str | None) -> str | None:
         value = raw.get(section, {})
         if given:
             return given
         if isinstance(value, dict) and value.get("name"):
             return str(value["name"])
-        return default
+        return None
 
-    data_name = name_of("data", data, "ring")
-    # images get the convolutional GAN by default, vectors (points) the MLP one
-    image_data = "img_size" in getattr(DATASETS.entry(data_name).config, "__dataclass_fields__", {})
-    return name_of("model", model, "dcgan" if image_data else "gan"), data_name
+    model, data = name_of("model", model), name_of("data", data)
+    if data is None:
+        images = model and (
+            _has_field(MODELS, model, "g_channels") or getattr(MODELS.get(model), "conditional", 0)
+        )
+        data = "mnist5k" if images else "ring"
+    if model is None:
+        model = "dcgan" if _has_field(DATASETS, data, "img_size") else "gan"
+    return model, data
 
 
 def _override_name(extra: dict, section: str) -> str | None:
