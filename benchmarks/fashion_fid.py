@@ -156,19 +156,20 @@ def main() -> None:
             for p in pool.map(train_one, args.presets, [args.budget] * k, [args.runs] * k):
                 print(f"trained {p}", flush=True)
     torch.set_num_threads(2)
-    rows = []
-    for preset in args.presets:
-        rows.append(score(args.runs / preset, args.n))
-        last = sorted((args.runs / preset / "samples").glob("step_*.png"))[-1]
-        shutil.copy(last, args.out / f"fashion_fid_{preset}.png")
-        print(json.dumps(rows[-1]), flush=True)
-    if not args.no_floor:
-        rows.append(floor(args.n))
-        print(json.dumps(rows[-1]), flush=True)
     stem = args.out / "fashion_fid"
-    rows = merge_rows(stem.with_suffix(".json"), rows)
-    info = settings(n=args.n, threads=2, total_wall_s=time.perf_counter() - start)
-    save(stem, rows, info, write_markdown)
+    jobs = [(p, lambda p=p: score(args.runs / p, args.n)) for p in args.presets]
+    if not args.no_floor:
+        jobs.append(("real", lambda: floor(args.n)))
+    for preset, job in jobs:
+        row = job()
+        print(json.dumps(row), flush=True)
+        if preset != "real":
+            last = sorted((args.runs / preset / "samples").glob("step_*.png"))[-1]
+            shutil.copy(last, args.out / f"fashion_fid_{preset}.png")
+        # saved after every row: scoring takes long, and a stop keeps what is done
+        rows = merge_rows(stem.with_suffix(".json"), [row])
+        info = settings(n=args.n, threads=2, total_wall_s=time.perf_counter() - start)
+        save(stem, rows, info, write_markdown)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,19 @@ def test_ema_tracks_the_generator():
         torch.testing.assert_close(pe, 0.5 * p0 + 0.5 * pg)
 
 
+def test_ema_warms_up_over_the_first_steps():
+    model, data, _ = make("gan")
+    model.enable_ema(0.999)
+    model.optimizers = model.configure_optimizers()
+    g0 = [p.clone() for p in model.nets["G_ema"].parameters()]
+    model.train_step(data.batch(32), step=0)
+    model.update_ema(step=0)  # decay min(0.999, 1/10) = 0.1: mostly the trained G already
+    for p0, pe, pg in zip(
+        g0, model.nets["G_ema"].parameters(), model.nets["G"].parameters(), strict=True
+    ):
+        torch.testing.assert_close(pe, 0.1 * p0 + 0.9 * pg)
+
+
 # ---------------------------------------------------------------- Unrolled GAN
 
 

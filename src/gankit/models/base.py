@@ -105,11 +105,20 @@ class GANModel(nn.Module):
             self.nets["G_ema"] = copy.deepcopy(self.nets["G"]).requires_grad_(False)
 
     @torch.no_grad()
-    def update_ema(self) -> None:
+    def update_ema(self, step: int | None = None) -> None:
+        """G_ema <- decay * G_ema + (1 - decay) * G after training step `step` (0-based).
+
+        With a step, the decay warms up as min(decay, (1 + step) / (10 + step)), so the average
+        forgets the random initial weights within a short run (decay 0.999 alone would still
+        weigh them by 0.999^1000 = 37% after 1,000 steps).
+        """
         if not self.ema_decay:
             return
+        decay = self.ema_decay
+        if step is not None:
+            decay = min(decay, (1 + step) / (10 + step))
         G, G_ema = self.nets["G"], self.nets["G_ema"]
-        torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - self.ema_decay)
+        torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - decay)
         for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
             b_ema.copy_(b)
 

@@ -217,7 +217,7 @@ class Trainer:
                     batch = move_batch(self.data.batch(n_real), self.device)
                     with self.autocast():
                         logs = self.model.train_step(batch, self.step)
-                    self.model.update_ema()
+                    self.model.update_ema(self.step)
                     for sched in self.schedulers.values():
                         sched.step()
                     self.step += 1
