@@ -149,7 +149,8 @@ def _has_field(registry, name: str, field_name: str) -> bool:
 
 def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
     """The model and data names: given, else the preset's, else defaults that fit each other
-    (an image or conditional model alone trains on mnist5k, image data alone gets dcgan, else gan on ring)."""
+    (an image or conditional model alone trains on mnist5k, image data alone gets dcgan, else
+    gan on ring)."""
 
     def name_of(section: str, given: str | None) -> str | None:
         value = raw.get(section, {})

@@ -129,6 +129,20 @@ def set_requires_grad(net: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
+def check_optimizer_options(cfg) -> None:
+    """lr_g, lr_d, beta1, beta2 and lr_decay_start, shared by every model config."""
+    if cfg.lr_g <= 0 or cfg.lr_d <= 0:
+        raise ConfigError("model.lr_g and model.lr_d must be positive")
+    if not (0.0 <= cfg.beta1 < 1.0 and 0.0 <= cfg.beta2 < 1.0):
+        raise ConfigError(
+            f"model.beta1 and model.beta2 must be in [0, 1), got {cfg.beta1}, {cfg.beta2}"
+        )
+    if not 0.0 <= cfg.lr_decay_start <= 1.0:
+        raise ConfigError(
+            f"model.lr_decay_start must be in [0, 1] (1 = no decay), got {cfg.lr_decay_start}"
+        )
+
+
 @dataclass
 class VectorGANConfig:
     """Options shared by the MLP models that work on any vector data (points, flat images)."""
@@ -154,16 +168,7 @@ class VectorGANConfig:
         for key in ("g_layers", "d_layers"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
-            raise ConfigError(
-                f"model.beta1 and model.beta2 must be in [0, 1), got {self.beta1}, {self.beta2}"
-            )
-        if not 0.0 <= self.lr_decay_start <= 1.0:
-            raise ConfigError(
-                f"model.lr_decay_start must be in [0, 1] (1 = no decay), got {self.lr_decay_start}"
-            )
+        check_optimizer_options(self)
 
 
 def linear_decay(

@@ -8,7 +8,7 @@ import torch
 
 from gankit.errors import ConfigError
 from gankit.losses import D_LOSSES, G_LOSSES, gradient_penalty, r1_penalty
-from gankit.models.base import linear_decay
+from gankit.models.base import check_optimizer_options, linear_decay
 from gankit.models.gan import VectorGAN
 from gankit.nn.conv import NORMS, DCGANDiscriminator, DCGANGenerator
 from gankit.registry import register_model
@@ -61,12 +61,7 @@ class DCGANConfig:
             raise ConfigError(
                 "model.gp_lambda needs a critic without batch norm: set model.d_norm=layer or none"
             )
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("model.lr_g and model.lr_d must be positive")
-        if not (0.0 <= self.beta1 < 1.0 and 0.0 <= self.beta2 < 1.0):
-            raise ConfigError("model.beta1 and model.beta2 must be in [0, 1)")
-        if not 0.0 <= self.lr_decay_start <= 1.0:
-            raise ConfigError("model.lr_decay_start must be in [0, 1] (1 = no decay)")
+        check_optimizer_options(self)
 
     def check_train(self, train) -> None:
         if train.batch_size % self.pack:
