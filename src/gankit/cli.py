@@ -21,7 +21,6 @@ app = typer.Typer(
 )
 
 LIST_KINDS = ("models", "datasets", "presets", "metrics")
-SAMPLE_SUFFIXES = (".png", ".npy", ".csv")
 
 
 def _echo_table(rows: list[tuple[str, str]]) -> None:
@@ -144,7 +143,8 @@ def sample(
     run_dir: Annotated[Path, typer.Argument(help="a run folder")],
     n: Annotated[int, typer.Option(help="how many samples")] = 1000,
     out: Annotated[
-        Path | None, typer.Option(help="file to write: .png (picture), .npy or .csv (values)")
+        Path | None,
+        typer.Option(help="file to write: .png (picture), .npy or .csv (values) for images"),
     ] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
     class_: Annotated[
@@ -157,14 +157,16 @@ def sample(
 
     from gankit import api
     from gankit.training.run import RunDir
-    from gankit.viz import save_snapshot
+    from gankit.viz.samples import write_samples, writer_for
 
     if n < 1:
         raise GankitError(f"--n must be at least 1, got {n}")
+    info = RunDir.open(run_dir).read_data_info()
     tag = "" if class_ is None else f"_class{class_}"
-    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}{tag}.png")
-    if out.suffix.lower() not in SAMPLE_SUFFIXES:
-        raise GankitError(f"--out must end in {', '.join(SAMPLE_SUFFIXES)}, got {out.name!r}")
+    default = writer_for(info).suffixes[0]
+    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}{tag}{default}")
+    if out.suffix.lower() not in writer_for(info).suffixes:
+        write_samples(np.zeros(0), info, out)  # raises: the suffixes this run's data allows
     if out.exists():
         raise GankitError(f"{out} exists; choose another --out (gankit never overwrites a file)")
     model, _, cfg, step = api.load_run(run_dir, with_data=False)
@@ -180,16 +182,7 @@ def sample(
         nrow = max(1, n // model.num_classes)
         labels = torch.arange(n) // nrow % model.num_classes
     x = model.sample(n, seed=seed, labels=labels).cpu().numpy()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".npy":
-        with open(out, "wb") as f:  # np.save would add .npy to a name ending in .NPY
-            np.save(f, x)
-    elif suffix == ".csv":
-        np.savetxt(out, x.reshape(n, -1), delimiter=",", fmt="%.6g")
-    else:
-        centers = RunDir.open(run_dir).read_data_info().get("centers")
-        save_snapshot(x, out, f"{n} samples, step {step}", centers, nrow=nrow)
+    write_samples(x, info, out, f"{n} samples, step {step}", nrow=nrow)
     typer.echo(f"wrote {n} samples to {out}")
 
 

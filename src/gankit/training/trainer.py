@@ -87,6 +87,7 @@ class Trainer:
         self.device = resolve_device(t.device)
         seed_everything(t.seed)
         self.data = build_data(cfg.data, seed=t.seed)
+        self.data_info = data_description(self.data)
         self.model = build_model(
             cfg.model, self.data.shape, self.device, t.ema, self.data.num_classes
         )
@@ -172,15 +173,14 @@ class Trainer:
                     self.writer.add_scalar(key, value, row["step"])
 
     def snapshot(self) -> None:
-        from gankit.viz import save_snapshot
+        from gankit.viz.samples import write_samples, writer_for
 
         x = self.model.sample(z=self.fixed_z, labels=self.fixed_labels).cpu().numpy()
         stem = self.run.samples / f"step_{self.step:07d}"
-        np.save(stem.with_suffix(".npy"), x)
-        centers = self.data.info().get("centers")
-        save_snapshot(
-            x, stem.with_suffix(".png"), f"step {self.step}", centers, nrow=self.grid_row or None
-        )
+        np.save(stem.with_suffix(".npy"), x)  # the time-lapse and the report read these
+        out = stem.with_suffix(writer_for(self.data_info).suffixes[0])
+        if out.suffix != ".npy":
+            write_samples(x, self.data_info, out, f"step {self.step}", nrow=self.grid_row or None)
 
     def evaluate(self) -> dict[str, float]:
         if not self.metric_names:
@@ -203,7 +203,7 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Trains to `train.steps`; returns the final evaluation."""
         t = self.cfg.train
-        self.run.data_info.write_text(json.dumps(data_description(self.data)))
+        self.run.data_info.write_text(json.dumps(self.data_info))
         n_real = t.batch_size * self.model.batches_per_step
         pending: list[dict] = []
         results: dict[str, float] = {}
