@@ -11,6 +11,7 @@ from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
 from gankit.errors import RunError
 from gankit.models import GANModel, build_model, load_nets
+from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint
 from gankit.training.run import RunDir
 from gankit.training.trainer import Trainer, resolve_device
@@ -28,12 +29,20 @@ def prepare(
     overrides: list[str] | None = None,
     out: str | Path | None = None,
 ) -> Trainer:
-    """Resolves the config and makes a new run folder; `.fit()` on the result trains."""
+    """Resolves the config and makes a new run folder; `.fit()` on the result trains.
+
+    Under torchrun every process calls this; the main process names and creates the folder.
+    """
     cfg = resolve_config(preset, model, data, overrides)
+    ranks = distributed.setup(cfg.train.device)
     path = Path(out or default_run_dir(cfg, preset if isinstance(preset, str) else None))
-    RunDir.check_new(path)
+    path = distributed.broadcast_object(path, ranks)  # default names hold the time
+    if ranks.is_main:
+        RunDir.check_new(path)
     trainer = Trainer(cfg, RunDir(path))  # bad data or options fail here, before any file exists
-    RunDir.create(path, cfg)
+    if ranks.is_main:
+        RunDir.create(path, cfg)
+    distributed.barrier(ranks)
     return trainer
 
 
@@ -64,7 +73,8 @@ def prepare_resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
             raise RunError(
                 f"{run_dir} is at step {trainer.step} already; give --steps above it to go on"
             )
-        run.save_config(cfg)
+        if trainer.ranks.is_main:
+            run.save_config(cfg)
     return trainer
 
 

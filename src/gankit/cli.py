@@ -106,15 +106,19 @@ def train(
         if steps is not None:
             overrides.append(f"train.steps={steps}")
         trainer = api.prepare(preset, model, data, overrides, out)
-    typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
+    main = trainer.ranks.is_main  # under torchrun, one process speaks
+    if main:
+        typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
     try:
         trainer.fit()
     except KeyboardInterrupt as e:
         how = "after a checkpointed step" if isinstance(e, TrainingStopped) else "at once"
         resume_hint = f"`gankit train --resume {trainer.run.path}` goes on from its last checkpoint"
-        typer.echo(f"gankit: stopped {how}; {resume_hint}", err=True)
+        if main:
+            typer.echo(f"gankit: stopped {how}; {resume_hint}", err=True)
         sys.exit(130)
-    _print_results(trainer.run.path, trainer.step)
+    if main:
+        _print_results(trainer.run.path, trainer.step)
 
 
 def _print_results(run_dir: Path, step: int) -> None:

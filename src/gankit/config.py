@@ -17,7 +17,8 @@ from gankit.errors import ConfigError
 from gankit.registry import DATASETS, MODELS
 
 SECTIONS = ("model", "data", "train")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "fp16")
+ON_NONFINITE = ("stop", "rollback")
 
 
 @dataclass
@@ -29,7 +30,12 @@ class TrainConfig:
     batch_size: int = 256
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler per optimizer)
+    channels_last: bool = False  # NHWC memory layout for conv nets and image batches
+    compile: bool = False  # torch.compile each net (slow start, faster steps on some machines)
+    sync_bn: bool = False  # batch norm over the global batch under torchrun (CUDA only)
+    on_nonfinite: str = "stop"  # a NaN/inf loss: stop, or rollback to the last good checkpoint
+    max_rollbacks: int = 3  # rollbacks allowed in one session before training stops
     ema: float = 0.0  # decay of an exponential moving average of G; 0 turns it off
     log_every: int = 50
     sample_every: int = 500  # fixed-noise snapshots for the time-lapse
@@ -58,6 +64,13 @@ class TrainConfig:
             raise ConfigError(
                 f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
+        if self.on_nonfinite not in ON_NONFINITE:
+            raise ConfigError(
+                f"train.on_nonfinite must be one of {', '.join(ON_NONFINITE)}, "
+                f"got {self.on_nonfinite!r}"
+            )
+        if self.max_rollbacks < 0:
+            raise ConfigError(f"train.max_rollbacks must be 0 or more, got {self.max_rollbacks}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"train.ema must be in [0, 1) (0 turns EMA off), got {self.ema}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from gankit.data.sources import Batch
 from gankit.errors import ConfigError
+from gankit.training.distributed import SINGLE, Ranks, average_gradients
 
 
 class GANModel(nn.Module):
@@ -30,6 +31,8 @@ class GANModel(nn.Module):
         self.num_classes = num_classes if self.conditional else 0
         self.nets = nn.ModuleDict()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.scalers: dict[str, torch.amp.GradScaler] = {}  # fp16 only: one per optimizer
+        self.ranks: Ranks = SINGLE  # set by the Trainer under torchrun
         self.ema_decay = 0.0
 
     # ------------------------------------------------------------ to override
@@ -55,10 +58,31 @@ class GANModel(nn.Module):
         return self.cfg.z_dim
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ N(0, I), [n, z_dim]; a CPU `generator` gives the same z on every device."""
+        """z ~ N(0, I), [n, z_dim]; a CPU `generator` gives the same z on every device.
+
+        In distributed training every process draws the global batch's noise and keeps its own
+        slice, so N processes see the z of the 1-process run.
+        """
         if generator is not None:
             return torch.randn(n, self.z_dim, generator=generator).to(self.device)
+        r = self.ranks
+        if r.enabled:
+            return torch.randn(n * r.world, self.z_dim, device=self.device)[r.rank * n :][:n]
         return torch.randn(n, self.z_dim, device=self.device)
+
+    def update(self, name: str, loss: Tensor, inputs: list[Tensor] | None = None) -> None:
+        """One step of optimizer `name` on `loss`: backward (scaled under fp16), gradients
+        averaged over processes, step. `inputs` limits the backward to those parameters."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        scaler = self.scalers.get(name)
+        (scaler.scale(loss) if scaler else loss).backward(inputs=inputs)
+        average_gradients([p for g in opt.param_groups for p in g["params"]], self.ranks)
+        if scaler:
+            scaler.step(opt)  # skipped when the fp16 gradients overflowed
+            scaler.update()
+        else:
+            opt.step()
 
     def check_labels(self, labels: Tensor) -> None:
         if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:

@@ -98,27 +98,22 @@ class VectorGAN(GANModel):
         k = self.batches_per_step
         xs = x.chunk(k)
         ys = y.chunk(k) if y is not None else [None] * len(xs)
-        opt_d = self.optimizers["D"]
         for x_real, y_real in zip(xs, ys, strict=True):  # fresh real data for each D update
             with torch.no_grad():
                 # fakes of the real batch's classes, so labels follow the data's frequencies
                 x_fake = self.generate(self.noise(x_real.shape[0]), y_real)
             loss_d, logs = self.d_loss(x_real, x_fake, y_real)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            self.update("D", loss_d)
             self.after_d_step()
         loss_g = self.generator_step(x_real.shape[0], y_real)
         return {"loss/D": loss_d.detach(), "loss/G": loss_g, **logs}
 
     def generator_step(self, n: int, y: Tensor | None = None) -> Tensor:
         """One G update on n samples against the current D, frozen; returns the detached loss."""
-        D, opt = self.nets["D"], self.optimizers["G"]
+        D = self.nets["D"]
         set_requires_grad(D, False)
         loss_g = self.g_loss(self.discriminate(self.generate(self.noise(n), y), y))
-        opt.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt.step()
+        self.update("G", loss_g)
         set_requires_grad(D, True)
         return loss_g.detach()
 

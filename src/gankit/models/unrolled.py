@@ -15,6 +15,7 @@ from gankit.models.base import VectorGANConfig
 from gankit.models.dcgan import DCGAN, DCGANConfig
 from gankit.models.gan import VectorGAN
 from gankit.registry import register_model
+from gankit.training.distributed import average_differentiable
 
 
 @dataclass
@@ -66,6 +67,7 @@ class UnrolledGAN(VectorGAN):
             d_both = functional_call(D, dict(zip(names, params, strict=True)), x_both)
             loss = d_loss_bce(d_both[:n_real], d_both[n_real:])
             grads = torch.autograd.grad(loss, params, create_graph=create_graph)
+            grads = average_differentiable(list(grads), self.ranks)  # the global batch's step
             t += 1
             m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]
             v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True)]
@@ -84,19 +86,14 @@ class UnrolledGAN(VectorGAN):
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         G, D = self.nets["G"], self.nets["D"]
-        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         x_real = split_batch(batch)[0]  # [B, *data_shape]
         # G first, from the current D and its optimiser state; D's own update stays ordinary
         loss_g = self.unrolled_generator_loss(x_real, self.noise(x_real.shape[0]))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward(inputs=list(G.parameters()))
-        opt_g.step()
+        self.update("G", loss_g, inputs=list(G.parameters()))
         with torch.no_grad():
             x_fake = G(self.noise(x_real.shape[0]))
         loss_d = d_loss_bce(D(x_real), D(x_fake))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        self.update("D", loss_d)
         return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}
 
 

@@ -18,6 +18,7 @@ from gankit.data import build_data, move_batch
 from gankit.errors import GankitError
 from gankit.metrics import check_metrics, evaluate
 from gankit.models import build_model, load_nets
+from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from gankit.training.progress import ProgressBar
 from gankit.training.run import RunDir
@@ -84,13 +85,16 @@ class Trainer:
     def __init__(self, cfg: ExperimentConfig, run: RunDir):
         self.cfg, self.run = cfg, run
         t = cfg.train
-        self.device = resolve_device(t.device)
-        seed_everything(t.seed)
+        self.ranks = distributed.setup(t.device)
+        self.device = resolve_device(distributed.device_for(self.ranks, t.device))
+        distributed.check_batch(self.ranks, t.batch_size)
+        seed_everything(t.seed)  # the same on every process: same initial weights and stream
         self.data = build_data(cfg.data, seed=t.seed)
         self.data_info = data_description(self.data)
         self.model = build_model(
             cfg.model, self.data.shape, self.device, t.ema, self.data.num_classes
         )
+        self.configure_model()
         self.schedulers = self.model.configure_schedulers(t.steps)
         # the same z (and classes) for every snapshot: the time-lapse shows G moving, not noise
         n_fixed, self.fixed_labels, self.grid_row = self.data.snapshot_size or t.n_samples, None, 0
@@ -105,7 +109,24 @@ class Trainer:
         check_metrics(self.metric_names, self.data)  # before training, not after
         self.step = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.rollbacks = 0
         self._writer = None
+
+    def configure_model(self) -> None:
+        """Applies the train section's speed and scale options to the freshly built model."""
+        t, model = self.cfg.train, self.model
+        model.ranks = self.ranks
+        if t.sync_bn:
+            model.nets = distributed.sync_batchnorm(model.nets, self.ranks, self.device)
+        distributed.broadcast_module(model.nets, self.ranks)
+        if t.channels_last:
+            model.nets.to(memory_format=torch.channels_last)
+        if t.compile:
+            for name, net in model.nets.items():
+                if name != "G_ema":  # used a few times per run: not worth compiling
+                    net.compile()
+        if t.precision == "fp16":
+            model.scalers = {k: torch.amp.GradScaler(self.device.type) for k in model.optimizers}
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -113,6 +134,7 @@ class Trainer:
             "nets": self.model.nets.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.model.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.model.scalers.items()},
             "data": self.data.state_dict(),
             "rng": rng_state(),
             "elapsed": self.elapsed,
@@ -123,6 +145,9 @@ class Trainer:
         load_nets(self.model, state, self.run.latest_checkpoint())
         for k, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][k])
+        for k, scaler in self.model.scalers.items():
+            if k in state.get("scalers", {}):  # absent when the run began in another precision
+                scaler.load_state_dict(state["scalers"][k])
         self.data.load_state_dict(state["data"])
         set_rng_state(state["rng"])
         self.step = int(state["step"])
@@ -134,13 +159,43 @@ class Trainer:
         if path is not None:
             # to the CPU first: RNG states must stay there; load_state_dict moves the rest
             self.load_state_dict(load_checkpoint(path, map_location="cpu"))
-        self.run.truncate_metrics(self.step)
+        if self.ranks.is_main:
+            self.run.truncate_metrics(self.step)
         return self.step
 
     def save(self) -> None:
-        save_checkpoint(
-            self.run.checkpoints, self.step, self.state_dict(), self.cfg.train.keep_last
-        )
+        """Writes a checkpoint (the main process only); the weights are checked first, so a
+        NaN checkpoint never replaces a good one."""
+        self.check_finite_weights()
+        if self.ranks.is_main:
+            save_checkpoint(
+                self.run.checkpoints, self.step, self.state_dict(), self.cfg.train.keep_last
+            )
+
+    def check_finite_weights(self) -> None:
+        params = [p for p in self.model.nets.parameters()]
+        if params and not bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
+            raise TrainingDiverged(
+                f"the weights became non-finite by step {self.step}; no checkpoint was written"
+            )
+
+    def rollback(self, error: TrainingDiverged) -> None:
+        """Restores the last good checkpoint after a non-finite loss (train.on_nonfinite=
+        rollback) and reseeds, so the repeat does not walk into the same NaN; re-raises when
+        the policy is stop, no checkpoint exists or train.max_rollbacks is used up."""
+        t = self.cfg.train
+        path = self.run.latest_checkpoint()
+        if t.on_nonfinite != "rollback" or path is None or self.rollbacks >= t.max_rollbacks:
+            raise error
+        self.rollbacks += 1
+        failed_at = self.step
+        self.load_state_dict(load_checkpoint(path, map_location="cpu"))
+        torch.manual_seed(t.seed + 1_000_003 * self.rollbacks + self.step)
+        if self.ranks.is_main:
+            self.run.truncate_metrics(self.step)
+            self.run.append_metrics(
+                {"step": self.step, "event": f"rollback from step {failed_at}: {error}"}
+            )
 
     # ------------------------------------------------------------ side jobs
     @property
@@ -152,9 +207,11 @@ class Trainer:
         return self._writer
 
     def log(self, pending: list[dict]) -> dict[str, float]:
-        """Averages the logs since the last call with one host sync, and writes them out."""
+        """Averages the logs since the last call (and over processes) with one host sync, and
+        writes them out; raises TrainingDiverged on a non-finite value."""
         keys = list(pending[-1])
         means = torch.stack([torch.stack([p[k].float() for p in pending]).mean() for k in keys])
+        means = distributed.mean_over_ranks(means, self.ranks)
         row = dict(zip(keys, means.tolist(), strict=True))
         bad = [k for k, v in row.items() if not math.isfinite(v)]
         if bad:
@@ -166,6 +223,8 @@ class Trainer:
         return row
 
     def write_row(self, row: dict) -> None:
+        if not self.ranks.is_main:
+            return
         self.run.append_metrics(row)
         if self.writer is not None:
             for key, value in row.items():
@@ -190,31 +249,45 @@ class Trainer:
         return results
 
     def autocast(self):
-        if self.cfg.train.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        precision = self.cfg.train.precision
+        if precision in ("bf16", "fp16"):
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+            return torch.autocast(self.device.type, dtype=dtype)
         return contextlib.nullcontext()
+
+    def next_batch(self):
+        """This process's share of the next global batch, on the device."""
+        t = self.cfg.train
+        k = self.model.batches_per_step
+        batch = self.data.batch(t.batch_size * k)
+        parts = batch if isinstance(batch, tuple | list) else (batch,)
+        parts = [distributed.shard(x, k, self.ranks) for x in parts]
+        if t.channels_last and parts[0].dim() == 4:
+            parts[0] = parts[0].contiguous(memory_format=torch.channels_last)
+        batch = tuple(parts) if isinstance(batch, tuple | list) else parts[0]
+        return move_batch(batch, self.device)
 
     # ------------------------------------------------------------ the loop
     def finished(self) -> bool:
         """At train.steps, or past train.time_limit seconds of training (a fixed-time budget)."""
-        t = self.cfg.train
-        return self.step >= t.steps or bool(t.time_limit and self.elapsed >= t.time_limit)
+        return self.step >= self.cfg.train.steps or self._time_up
 
     def fit(self) -> dict[str, float]:
         """Trains to `train.steps`; returns the final evaluation."""
-        t = self.cfg.train
-        self.run.data_info.write_text(json.dumps(self.data_info))
-        n_real = t.batch_size * self.model.batches_per_step
+        t, main = self.cfg.train, self.ranks.is_main
+        if main:
+            self.run.data_info.write_text(json.dumps(self.data_info))
         pending: list[dict] = []
         results: dict[str, float] = {}
+        self._time_up = bool(t.time_limit and self.elapsed >= t.time_limit)
         start = time.perf_counter() - self.elapsed
         bar = ProgressBar(
-            t.steps, self.step, t.progress, time_limit=t.time_limit, elapsed=self.elapsed
+            t.steps, self.step, t.progress and main, time_limit=t.time_limit, elapsed=self.elapsed
         )
         try:
             with bar, StopOnSignal() as stop:
                 while not self.finished():
-                    batch = move_batch(self.data.batch(n_real), self.device)
+                    batch = self.next_batch()
                     with self.autocast():
                         logs = self.model.train_step(batch, self.step)
                     self.model.update_ema(self.step)
@@ -223,30 +296,47 @@ class Trainer:
                     self.step += 1
                     self.elapsed = time.perf_counter() - start
                     pending.append(logs)
+                    time_up = bool(t.time_limit and self.elapsed >= t.time_limit)
+                    # every process must agree to stop at the same step
+                    self._time_up, stopping = distributed.any_rank(
+                        [time_up, stop.requested], self.ranks, self.device
+                    )
                     last = self.finished()
+                    ckpt = self.step % t.ckpt_every == 0 or last or stopping
                     # logs also flush at checkpoints, so a resumed run averages the same windows
-                    if self.step % t.log_every == 0 or self.step % t.ckpt_every == 0 or last:
-                        bar.update(self.step, self.log(pending), self.elapsed)
+                    if self.step % t.log_every == 0 or ckpt:
+                        try:
+                            row = self.log(pending)
+                            if ckpt:
+                                self.check_finite_weights()
+                        except TrainingDiverged as e:
+                            pending = []
+                            self.rollback(e)  # or re-raises
+                            start = time.perf_counter() - self.elapsed
+                            self._time_up = False
+                            continue
+                        bar.update(self.step, row, self.elapsed)
                         pending = []
                     else:
                         bar.update(self.step, elapsed=self.elapsed)
-                    if self.step % t.sample_every == 0 or last:
+                    if main and (self.step % t.sample_every == 0 or last):
                         self.snapshot()
-                    if self.step % t.ckpt_every == 0 or last:
-                        self.save()
-                    if (t.eval_every and self.step % t.eval_every == 0) or last:
+                    if ckpt:
+                        self.save()  # at a stop, the step in hand is complete: nothing is lost
+                    if main and ((t.eval_every and self.step % t.eval_every == 0) or last):
                         results = self.evaluate()
-                    if stop.requested:
-                        self.save()  # the step in hand is complete: resuming loses nothing
+                    if stopping:
                         raise TrainingStopped
         finally:
             if self._writer is not None:
                 self._writer.close()
-        from gankit.viz.pictures import save_final_pictures
+        if main:
+            from gankit.viz.pictures import save_final_pictures
 
-        save_final_pictures(self.model, self.data, self.run.path / "pictures", seed=t.seed)
-        if t.report:
-            from gankit.viz.report import write_report
+            save_final_pictures(self.model, self.data, self.run.path / "pictures", seed=t.seed)
+            if t.report:
+                from gankit.viz.report import write_report
 
-            write_report(self.run.path)
+                write_report(self.run.path)
+        distributed.barrier(self.ranks)  # the others wait for the main process's evaluation
         return results
