@@ -84,3 +84,16 @@ def test_global_batch_must_split_over_processes():
     check_batch(Ranks(0, 2), 32)
     with pytest.raises(ConfigError, match="multiple of 3"):
         check_batch(Ranks(1, 3), 32)
+
+
+def test_nproc_shortcut_runs_torchrun(tmp_path, capfd):
+    from gankit.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "--model", "gan", "--data", "ring", "--nproc", "2", "--steps", "6"]
+    args += ["--out", str(out), *[f"--set={o}" for o in VECTOR_TINY + TRAIN_TINY]]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0, capfd.readouterr().err[-6000:]
+    assert capfd.readouterr().out.count("run folder:") == 1  # one process speaks
+    assert load_checkpoint(list_checkpoints(out / "checkpoints")[-1])["step"] == 6

@@ -1,6 +1,6 @@
 """gankit: generative adversarial networks from the lecture to the benchmark table."""
 
-from gankit.api import load, load_run, resume, sample, train
+from gankit.api import export_run, load, load_run, resume, sample, train
 from gankit.config import ExperimentConfig, TrainConfig, resolve_config
 from gankit.errors import GankitError
 from gankit.models import GANModel
@@ -15,6 +15,7 @@ __all__ = [
     "GANModel",
     "GankitError",
     "TrainConfig",
+    "export_run",
     "load",
     "load_run",
     "resolve_config",

@@ -9,7 +9,7 @@ import torch
 
 from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
-from gankit.errors import RunError
+from gankit.errors import CheckpointError, RunError
 from gankit.models import GANModel, build_model, load_nets
 from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint
@@ -62,6 +62,11 @@ def train(
 def prepare_resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
     """Restores a run's latest checkpoint, to go on to `steps` in all when given."""
     run = RunDir.open(run_dir)
+    if (run.path / EXPORT_WEIGHTS).is_file():
+        raise RunError(
+            f"{run_dir} is an export (weights for sampling, no training state); resume the run "
+            "it came from"
+        )
     cfg = run.load_config()
     if steps is not None:
         cfg.train.steps = steps
@@ -85,17 +90,21 @@ def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
     return trainer
 
 
+EXPORT_WEIGHTS = "model.safetensors"
+
+
 def load_run(
     run_dir: str | Path, device: str = "cpu", with_data: bool = True
 ) -> tuple[GANModel, DataSource | None, ExperimentConfig, int]:
     """Rebuilds a run's model from its config and latest checkpoint: (model, data, cfg, step).
 
-    Without `with_data` the data set is not loaded (data is None): the model's shape and classes
-    come from the run's data.json.
+    `run_dir` may also be a folder written by `export_run`. Without `with_data` the data set is
+    not loaded (data is None): the model's shape and classes come from the run's data.json.
     """
     run = RunDir.open(run_dir)
     cfg = run.load_config()
-    path = run.latest_checkpoint()
+    exported = run.path / EXPORT_WEIGHTS
+    path = exported if exported.is_file() else run.latest_checkpoint()
     if path is None:
         raise RunError(f"{run_dir} has no checkpoint yet; train it first (`gankit train --resume`)")
     info = run.read_data_info()
@@ -106,10 +115,51 @@ def load_run(
     model = build_model(
         cfg.model, tuple(info["shape"]), resolve_device(device), cfg.train.ema, info["num_classes"]
     )
-    state = load_checkpoint(path, map_location="cpu")
-    load_nets(model, state, path)
+    if path == exported:
+        step = _load_export(model, path)
+    else:
+        state = load_checkpoint(path, map_location="cpu")
+        load_nets(model, state, path)
+        step = int(state["step"])
     model.eval()
-    return model, data if with_data else None, cfg, int(state["step"])
+    return model, data if with_data else None, cfg, step
+
+
+def export_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Writes a run's nets as safetensors (no pickled code), with its config.yaml and data.json,
+    to `out` (default RUN_DIR/export); `load`, `gankit sample` and `gankit eval` read it back."""
+    from safetensors.torch import save_file
+
+    model, _, cfg, step = load_run(run_dir, with_data=False)
+    run = RunDir.open(run_dir)
+    out = Path(out) if out else run.path / "export"
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunError(f"{out} exists and is not empty; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        weights = {k: v.contiguous() for k, v in model.nets.state_dict().items()}
+        save_file(weights, str(out / EXPORT_WEIGHTS), metadata={"step": str(step)})
+        (out / "config.yaml").write_text(cfg.to_yaml())
+        if run.data_info.is_file():
+            (out / run.data_info.name).write_text(run.data_info.read_text())
+    except OSError as e:
+        raise RunError(f"cannot write to {out}: {e.strerror or e}; choose another --out") from None
+    return out
+
+
+def _load_export(model: GANModel, path: Path) -> int:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+            step = int((f.metadata() or {}).get("step", 0))
+        model.nets.load_state_dict(state)
+    except (SafetensorError, OSError, RuntimeError, ValueError) as e:
+        raise CheckpointError(
+            f"{path} is not a gankit export that fits its config.yaml ({str(e)[:160]})"
+        ) from None
+    return step
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> GANModel:

@@ -1,4 +1,4 @@
-"""The `gankit` command: list, train, sample, eval, report."""
+"""The `gankit` command: list, train, sample, eval, export, report."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import numpy as np
 import typer
 
 from gankit.errors import GankitError
+
+try:  # typer >= 0.22 carries its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # older typer runs on click itself
+    from click.exceptions import ClickException
 
 app = typer.Typer(
     add_completion=False,
@@ -21,6 +25,7 @@ app = typer.Typer(
 )
 
 LIST_KINDS = ("models", "datasets", "presets", "metrics")
+_ARGV: list[str] = []  # the command line, for `train --nproc` to hand on to torchrun
 
 
 def _echo_table(rows: list[tuple[str, str]]) -> None:
@@ -69,12 +74,18 @@ def train(
     resume: Annotated[
         Path | None, typer.Option(help="continue the run in this folder from its last checkpoint")
     ] = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option(help="train data-parallel in this many processes (runs torchrun for you)"),
+    ] = None,
 ) -> None:
     """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
     from gankit.registry import DATASETS
     from gankit.training.trainer import TrainingStopped
 
+    if nproc is not None:
+        _relaunch_with_torchrun(nproc)
     if resume is not None:
         given = [
             name
@@ -119,6 +130,29 @@ def train(
         sys.exit(130)
     if main:
         _print_results(trainer.run.path, trainer.step)
+
+
+def _relaunch_with_torchrun(nproc: int) -> None:
+    """`gankit train --nproc N ...` is `torchrun --standalone --nproc_per_node N -m gankit
+    train ...`: torchrun starts, watches and stops the processes."""
+    import os
+    import subprocess
+
+    if nproc < 1:
+        raise GankitError(f"--nproc must be at least 1, got {nproc}")
+    if nproc == 1 or os.environ.get("WORLD_SIZE"):
+        return  # one process, or already one of torchrun's
+    args, skip = [], False
+    for a in _ARGV:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            args.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd += ["--nproc_per_node", str(nproc), "-m", "gankit", *args]
+    sys.exit(subprocess.run(cmd).returncode)
 
 
 def _print_results(run_dir: Path, step: int) -> None:
@@ -257,6 +291,19 @@ def eval_(
 
 
 @app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder")],
+    out: Annotated[
+        Path | None, typer.Option(help="folder to write (default RUN_DIR/export)")
+    ] = None,
+) -> None:
+    """Write a run's weights as safetensors, with its config, for sharing; gankit loads it back."""
+    from gankit import api
+
+    typer.echo(f"wrote {api.export_run(run_dir, out)}")
+
+
+@app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
     """Write RUN_DIR/report.html: config, curves, samples, time-lapse, metrics."""
     from gankit.training.run import RunDir
@@ -268,15 +315,18 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
 
 def main(argv: list[str] | None = None) -> None:
     """Runs the CLI; a user's mistake is one line on stderr and exit code 2, never a traceback."""
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="gankit")
     except GankitError as e:
-        typer.echo(f"gankit: error: {e}", err=True)
+        message = " ".join(str(e).split())  # one line, even when a library's reason has more
+        typer.echo(f"gankit: error: {message}", err=True)
         sys.exit(2)
-    except click.exceptions.ClickException as e:
+    except ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("gankit: interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)

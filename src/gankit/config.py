@@ -123,9 +123,11 @@ def load_preset(name: str) -> dict:
             "(see `gankit list presets`)"
         )
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"preset {path} is not valid YAML ({e}); fix or remove it") from None
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: not UTF-8
+        raise ConfigError(f"preset {path} is not valid UTF-8 YAML ({e}); fix it") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read preset {path}: {e.strerror or e}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"preset {path} must be a mapping with model, data and train sections")
     return raw

@@ -11,6 +11,7 @@ noise, each keeping its own slice, so N processes at batch B/N follow the 1-proc
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -60,7 +61,15 @@ def setup(device: str = "auto") -> Ranks:
         if cuda:
             torch.cuda.set_device(ranks.local_rank)
         dist.init_process_group("nccl" if cuda else "gloo")
+        atexit.register(_leave)
     return ranks
+
+
+def _leave() -> None:
+    """Leaves the process group at exit: a process that just vanishes can make a peer's
+    collective library abort."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def device_for(ranks: Ranks, name: str) -> str:

@@ -1,0 +1,93 @@
+"""Property-based fuzzing of the command line and the config parser: garbled arguments, values
+and files give exit code 2 and one message, never a traceback."""
+
+import dataclasses
+import os
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gankit.cli import main
+from gankit.config import TrainConfig, resolve_config
+from gankit.errors import GankitError
+from gankit.registry import DATASETS, MODELS
+from gankit.training.trainer import Trainer
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("GANKIT_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    derandomize="GANKIT_FUZZ_EXAMPLES" not in os.environ,  # CI: the same inputs every run
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+KEYS = [f"train.{f.name}" for f in dataclasses.fields(TrainConfig)]
+KEYS += ["model.lr_g", "model.z_dim", "model.name", "data.name", "data.std", "data.img_size"]
+KEYS += ["steps", "model", "train", "model.nope", "", ".", "model..x", "a.b.c.d"]
+VALUES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["-1", "0", "1e9", "nan", "inf", "[1,2", "{a: 1}", "[[0,0]]", "true", "~"]),
+    st.sampled_from(MODELS.names() + DATASETS.names()),
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats(allow_nan=True).map(str),
+)
+OVERRIDE = st.one_of(
+    st.builds(lambda k, v: f"{k}={v}", st.sampled_from(KEYS) | st.text(max_size=10), VALUES),
+    st.text(max_size=20),
+)
+NAMES = st.none() | st.sampled_from(MODELS.names() + DATASETS.names()) | st.text(max_size=10)
+
+
+@FUZZ
+@given(model=NAMES, data=NAMES, overrides=st.lists(OVERRIDE, max_size=4))
+def test_config_parser_accepts_or_explains(model, data, overrides):
+    try:
+        cfg = resolve_config(None, model, data, overrides)
+    except GankitError as e:
+        assert str(e) and "\n" not in str(e).strip()
+    else:
+        assert cfg.train.steps > 0 and cfg.train.batch_size > 0
+
+
+ARGS = st.one_of(
+    st.sampled_from(["--model", "--data", "--steps", "--out", "--set", "--resume", "--n"]),
+    st.sampled_from(["--metric", "--seed", "--class", "--help", "-x", "--", "=", "runs"]),
+    st.sampled_from(MODELS.names() + DATASETS.names() + ["default", "ring-gan", "fid"]),
+    st.builds(lambda k, v: f"{k}={v}", st.sampled_from(KEYS), VALUES),
+    st.text(max_size=12),
+)
+COMMANDS = st.sampled_from(["train", "sample", "eval", "report", "list", "export", "nope", ""])
+
+
+@FUZZ
+@given(command=COMMANDS, args=st.lists(ARGS, max_size=6))
+def test_command_line_never_shows_a_traceback(tmp_path, monkeypatch, capsys, command, args):
+    monkeypatch.chdir(tmp_path)  # runs/ of any run that gets as far as starting
+    monkeypatch.setattr(Trainer, "fit", lambda self: {})  # parsing is under test, not training
+    with pytest.raises(SystemExit) as e:
+        main([command, *args] if command else args)
+    out, err = capsys.readouterr()
+    assert e.value.code in (0, 2), err
+    assert "Traceback" not in err
+    if e.value.code == 2:
+        assert err.strip() or "Usage" in out  # a message, or the help for a bare `gankit`
+
+
+@FUZZ
+@given(content=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_garbled_files_are_one_line_errors(tmp_path, monkeypatch, capsys, content):
+    monkeypatch.setattr(Trainer, "fit", lambda self: {})  # a file that parses may start a run
+    preset = tmp_path / "mine.yaml"
+    preset.write_bytes(content)
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    (run / "config.yaml").write_bytes(content)
+    out = tmp_path / f"new-{uuid.uuid4().hex}"
+    for argv in (["train", str(preset), "--out", str(out)], ["sample", str(run)]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code in (0, 2) and "Traceback" not in err, (argv, err)
+        if e.value.code == 2:
+            assert err.count("\n") == 1 and err.startswith("gankit: error: "), err
+    assert e.value.code == 2  # a run without checkpoints has nothing to sample from

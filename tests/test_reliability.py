@@ -1,0 +1,217 @@
+"""Nothing lost: kill -9 and resume, Ctrl-C twice, non-finite losses and weights, bad folders."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gankit import api
+from gankit.cli import main
+from gankit.config import resolve_config
+from gankit.training.checkpoint import list_checkpoints, load_checkpoint
+from gankit.training.run import RunDir
+from gankit.training.trainer import Trainer, TrainingDiverged
+
+from .conftest import TINY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def trainer_for(tmp_path, steps=20, extra=()):
+    cfg = resolve_config(
+        model="gan", data="ring", overrides=TINY + [f"train.steps={steps}", *extra]
+    )
+    return Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+
+
+def poison(trainer, monkeypatch, at_steps: set[int], weights=False, once=False):
+    """Makes train_step produce a NaN loss (or NaN weights) at the given steps (`once`: only the
+    first time each step is trained)."""
+    real_step = trainer.model.train_step
+
+    def step(batch, i):
+        logs = real_step(batch, i)
+        if i in at_steps:
+            if once:
+                at_steps.discard(i)
+            if weights:
+                with torch.no_grad():
+                    next(trainer.model.nets["G"].parameters()).fill_(float("nan"))
+            else:
+                logs["loss/D"] = torch.tensor(float("nan"))
+        return logs
+
+    monkeypatch.setattr(trainer.model, "train_step", step)
+
+
+def test_rollback_restores_the_last_good_checkpoint_and_goes_on(tmp_path, monkeypatch):
+    trainer = trainer_for(tmp_path, extra=["train.on_nonfinite=rollback"])
+    poison(trainer, monkeypatch, {12}, once=True)
+    trainer.fit()
+    assert trainer.step == 20 and trainer.rollbacks == 1
+    rows = (tmp_path / "run" / "metrics.jsonl").read_text()
+    assert '"event": "rollback from step 15' in rows  # noticed at the log of step 15
+    for p in trainer.model.nets.parameters():
+        assert p.isfinite().all()
+
+
+def test_rollbacks_are_limited(tmp_path, monkeypatch):
+    trainer = trainer_for(tmp_path, extra=["train.on_nonfinite=rollback", "train.max_rollbacks=2"])
+    poison(trainer, monkeypatch, set(range(11, 20)))  # every repeat fails again
+    with pytest.raises(TrainingDiverged):
+        trainer.fit()
+    assert trainer.rollbacks == 2
+
+
+def test_nan_weights_never_replace_a_good_checkpoint(tmp_path, monkeypatch):
+    trainer = trainer_for(tmp_path)
+    poison(trainer, monkeypatch, {13}, weights=True)  # the losses may stay finite for a while
+    with pytest.raises(TrainingDiverged, match="non-finite"):
+        trainer.fit()
+    names = [p.name for p in list_checkpoints(tmp_path / "run" / "checkpoints")]
+    assert names == ["step_0000010.pt"]
+    for value in load_checkpoint(tmp_path / "run" / "checkpoints" / names[0])["nets"].values():
+        assert value.isfinite().all()
+
+
+def test_second_ctrl_c_aborts_at_once(tmp_path, monkeypatch):
+    trainer = trainer_for(tmp_path)
+    real_step = trainer.model.train_step
+
+    def step(batch, i):
+        if i == 12:
+            os.kill(os.getpid(), signal.SIGINT)  # the first asks for a clean stop ...
+            os.kill(os.getpid(), signal.SIGINT)  # ... the second aborts
+        return real_step(batch, i)
+
+    monkeypatch.setattr(trainer.model, "train_step", step)
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.fit()
+    assert type(info.value) is KeyboardInterrupt  # not TrainingStopped: no checkpoint at 13
+    assert list_checkpoints(tmp_path / "run" / "checkpoints")[-1].name == "step_0000010.pt"
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--model", "gan", "--out", str(blocker / "run"), "--set", "steps=5"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "choose another --out" in err
+    assert blocker.read_text() == "mine"
+
+
+def gankit(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "gankit", *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_kill_9_then_resume_equals_the_uninterrupted_run(tmp_path):
+    """SIGKILL at a random moment (maybe mid-checkpoint), then --resume: the final weights equal
+    an uninterrupted run's bit for bit (deterministic CPU settings, one thread)."""
+    steps = 800
+    args = ["--model", "gan", "--data", "ring", "--steps", str(steps)]
+    args += [f"--set={o}" for o in TINY if "every" not in o]
+    args += [
+        "--set=train.ckpt_every=20",
+        "--set=train.log_every=20",
+        "--set=train.sample_every=500",
+    ]
+    straight = gankit("train", *args, "--out", str(tmp_path / "straight"))
+    killed = gankit("train", *args, "--out", str(tmp_path / "killed"))
+    ckpts = tmp_path / "killed" / "checkpoints"
+    deadline = time.time() + 60
+    while not list_checkpoints(ckpts) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.0))
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert straight.wait(timeout=120) == 0, straight.stderr.read().decode()[-2000:]
+    at = load_checkpoint(list_checkpoints(ckpts)[-1])["step"]
+    assert 0 < at < steps, "the kill came too late to test anything"
+    resumed = gankit("train", "--resume", str(tmp_path / "killed"))
+    assert resumed.wait(timeout=120) == 0, resumed.stderr.read().decode()[-2000:]
+    final = f"step_{steps:07d}.pt"
+    a = load_checkpoint(tmp_path / "straight" / "checkpoints" / final)["nets"]
+    b = load_checkpoint(ckpts / final)["nets"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_fp16_and_channels_last_train_and_resume(tmp_path):
+    trainer = api.train(
+        None,
+        "dcgan",
+        "digits",
+        ["model.z_dim=8", "model.g_channels=8", "model.d_channels=8", *TINY[5:]]
+        + ["train.steps=4", "train.precision=fp16", "train.channels_last=true"],
+        tmp_path / "fp16",
+    )
+    assert set(trainer.model.scalers) == {"G", "D"}
+    state = load_checkpoint(list_checkpoints(tmp_path / "fp16" / "checkpoints")[-1])
+    assert set(state["scalers"]) == {"G", "D"}  # the loss scale resumes too
+    assert api.resume(tmp_path / "fp16", steps=6).step == 6
+
+
+def test_compile_option_compiles_the_trained_nets(tmp_path, monkeypatch):
+    """torch.compile itself takes a minute here; the benchmark measures it, this checks wiring."""
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: compiled.append(self))
+    trainer = trainer_for(tmp_path, extra=["train.compile=true", "train.ema=0.9"])
+    nets = trainer.model.nets
+    assert compiled == [nets["G"], nets["D"]]  # not G_ema: it only samples
+
+
+def test_export_is_safetensors_and_loads_back(tmp_path, capsys):
+    trainer = api.train(
+        None, "gan", "ring", TINY + ["train.steps=10", "train.ema=0.9"], tmp_path / "r"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["export", str(tmp_path / "r"), "--out", str(tmp_path / "shared")])
+    assert e.value.code == 0
+    files = sorted(p.name for p in (tmp_path / "shared").iterdir())
+    assert files == ["config.yaml", "data.json", "model.safetensors"]
+    from safetensors.torch import load_file
+
+    assert "G_ema.net.0.weight" in load_file(tmp_path / "shared" / "model.safetensors")
+    z = trainer.model.noise(20, torch.Generator().manual_seed(3))
+    assert torch.equal(api.load(tmp_path / "shared").sample(z=z), trainer.model.sample(z=z))
+    with pytest.raises(SystemExit) as e:  # sampling and evaluation work from the export alone
+        main(["sample", str(tmp_path / "shared"), "--n", "50", "--out", str(tmp_path / "s.npy")])
+    assert e.value.code == 0 and (tmp_path / "s.npy").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["export", "{run}", "--out", "{run}"], "is not empty"),  # never over a folder with files
+        (["train", "--resume", "{run}/export"], "is an export"),
+    ],
+)
+def test_export_mistakes(tmp_path, capsys, args, words):
+    api.train(None, "gan", "ring", TINY + ["train.steps=5"], tmp_path / "r")
+    main_ok = ["export", str(tmp_path / "r")]
+    with pytest.raises(SystemExit):
+        main(main_ok)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main([a.format(run=tmp_path / "r") for a in args])
+    assert e.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_corrupt_export_is_a_clear_error(tmp_path):
+    from gankit.errors import CheckpointError
+
+    api.train(None, "gan", "ring", TINY + ["train.steps=5"], tmp_path / "r")
+    out = api.export_run(tmp_path / "r")
+    (out / "model.safetensors").write_bytes(b"\x00" * 40)
+    with pytest.raises(CheckpointError, match="not a gankit export"):
+        api.load(out)
