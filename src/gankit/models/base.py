@@ -147,6 +147,14 @@ class GANModel(nn.Module):
             b_ema.copy_(b)
 
 
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam with the fused kernel (one call per step instead of ~10 per tensor; measured in
+    benchmarks/throughput.md) on the devices that have it."""
+    params = list(params)
+    fused = bool(params) and params[0].device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
+
+
 def set_requires_grad(net: nn.Module, flag: bool) -> None:
     """Freezes D during G's step so its weight gradients are not computed for nothing."""
     for p in net.parameters():

@@ -8,7 +8,7 @@ import torch
 
 from gankit.errors import ConfigError
 from gankit.losses import D_LOSSES, G_LOSSES, gradient_penalty, r1_penalty
-from gankit.models.base import check_optimizer_options, linear_decay
+from gankit.models.base import adam, check_optimizer_options, linear_decay
 from gankit.models.gan import VectorGAN
 from gankit.nn.conv import NORMS, DCGANDiscriminator, DCGANGenerator
 from gankit.registry import register_model
@@ -108,7 +108,7 @@ class DCGAN(VectorGAN):
         if cfg.optimizer == "rmsprop":
             make = lambda p, lr: torch.optim.RMSprop(p, lr=lr)  # noqa: E731
         else:
-            make = lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(cfg.beta1, cfg.beta2))  # noqa: E731
+            make = lambda p, lr: adam(p, lr, (cfg.beta1, cfg.beta2))  # noqa: E731
         return {
             "G": make(self.nets["G"].parameters(), cfg.lr_g),
             "D": make(self.nets["D"].parameters(), cfg.lr_d),
@@ -120,7 +120,7 @@ class DCGAN(VectorGAN):
     def d_loss(self, x_real, x_fake, y=None):
         cfg = self.cfg
         x_real.requires_grad_(cfg.r1_gamma > 0)  # R1 differentiates D w.r.t. the real input
-        d_real, d_fake = self.discriminate(x_real, y), self.discriminate(x_fake, y)
+        d_real, d_fake = self.discriminate_pair(x_real, x_fake, y)
         kind = "bce" if cfg.loss in ("nonsaturating", "minimax") else cfg.loss
         loss_d = D_LOSSES[kind](d_real, d_fake)
         logs = {}

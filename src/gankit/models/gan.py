@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -10,7 +11,7 @@ from torch import Tensor, nn
 from gankit.data.sources import Batch, split_batch
 from gankit.errors import ConfigError
 from gankit.losses import G_LOSSES, d_loss_bce, r1_penalty
-from gankit.models.base import GANModel, VectorGANConfig, linear_decay, set_requires_grad
+from gankit.models.base import GANModel, VectorGANConfig, adam, linear_decay, set_requires_grad
 from gankit.nn.mlp import VectorDiscriminator, VectorGenerator
 from gankit.registry import register_model
 
@@ -64,8 +65,8 @@ class VectorGAN(GANModel):
     def configure_optimizers(self):
         betas = (self.cfg.beta1, self.cfg.beta2)
         return {
-            "G": torch.optim.Adam(self.nets["G"].parameters(), lr=self.cfg.lr_g, betas=betas),
-            "D": torch.optim.Adam(self.nets["D"].parameters(), lr=self.cfg.lr_d, betas=betas),
+            "G": adam(self.nets["G"].parameters(), self.cfg.lr_g, betas),
+            "D": adam(self.nets["D"].parameters(), self.cfg.lr_d, betas),
         }
 
     def configure_schedulers(self, total_steps: int):
@@ -78,6 +79,22 @@ class VectorGAN(GANModel):
     def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """D(x), or D(x, y) for a conditional model: one score per sample (per pack)."""
         return self.nets["D"](x) if y is None else self.nets["D"](x, y)
+
+    def discriminate_pair(
+        self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """(D(x_real), D(x_fake)): one pass over both batches when D has no batch norm (the
+        same numbers, fewer and larger kernels); two passes otherwise, so that batch norm
+        never mixes real and fake statistics."""
+        if self._d_has_batchnorm:
+            return self.discriminate(x_real, y), self.discriminate(x_fake, y)
+        y_both = None if y is None else torch.cat([y, y])
+        d_both = self.discriminate(torch.cat([x_real, x_fake]), y_both)
+        return d_both.split([d_both.shape[0] // 2] * 2)
+
+    @functools.cached_property
+    def _d_has_batchnorm(self) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.nets["D"].modules())
 
     def d_loss(
         self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
@@ -133,8 +150,8 @@ class GAN(VectorGAN):
     def d_loss(self, x_real, x_fake, y=None):
         gamma = self.cfg.r1_gamma
         x_real.requires_grad_(gamma > 0)  # R1 differentiates D's output w.r.t. the real input
-        d_real = self.discriminate(x_real, y)
-        loss_d = d_loss_bce(d_real, self.discriminate(x_fake, y))
+        d_real, d_fake = self.discriminate_pair(x_real, x_fake, y)
+        loss_d = d_loss_bce(d_real, d_fake)
         if gamma == 0:
             return loss_d, {}
         r1 = r1_penalty(d_real, x_real)

@@ -59,7 +59,7 @@ class _Critic(VectorGAN):
         return self.cfg.n_critic
 
     def d_loss(self, x_real, x_fake, y=None):
-        d_real, d_fake = self.discriminate(x_real, y), self.discriminate(x_fake, y)
+        d_real, d_fake = self.discriminate_pair(x_real, x_fake, y)
         # the critic's estimate of W(P_r, P_g), logged as the lecture's curve to watch
         wdist = (d_real.mean() - d_fake.mean()).detach()
         return d_loss_wasserstein(d_real, d_fake), {"wdist": wdist}

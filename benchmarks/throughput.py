@@ -1,0 +1,287 @@
+"""Training throughput: gankit's Trainer against a bare loop over the same model and against a
+loop written the way the PyTorch examples' DCGAN script trains, for DCGAN at 64x64 and the 2-D
+MLP GAN.
+
+Each measurement runs in its own process (so the peak memory is its own), after warm-up steps;
+the configurations are interleaved over several rounds and the median taken, so a busy machine
+slows every loop alike.
+
+    python benchmarks/throughput.py            # about 15 minutes on two CPU cores
+    python benchmarks/throughput.py --quick    # a smoke run: a few steps, one round
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import save, settings  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# (model, loop, settings): the measured grid; settings name gankit train options
+CONFIGS = [
+    ("dcgan64", "reference", "fp32"),
+    ("dcgan64", "bare", "fp32"),
+    ("dcgan64", "trainer", "fp32"),
+    ("dcgan64", "bare", "bf16+channels_last"),
+    ("dcgan64", "trainer", "bf16+channels_last"),
+    ("dcgan64", "trainer", "bf16"),
+    ("mlp2d", "reference", "fp32"),
+    ("mlp2d", "bare", "fp32"),
+    ("mlp2d", "trainer", "fp32"),
+]
+MODELS = {
+    # model, data, options, batch, warm-up steps, timed steps
+    "dcgan64": ("dcgan", "folder", ["data.img_size=64", "data.channels=3"], 64, 3, 12),
+    "mlp2d": ("gan", "ring", [], 256, 300, 3000),
+}
+
+
+def overrides(model: str, setting: str, steps: int, batch: int) -> list[str]:
+    opts = [f"train.steps={steps}", f"train.batch_size={batch}", "train.device=cpu"]
+    opts += ["train.progress=true", "train.tensorboard=false", "train.report=false"]
+    opts += ["train.sample_every=1000000", "train.ckpt_every=1000000", "train.n_samples=16"]
+    parts = setting.split("+")
+    if "bf16" in parts:
+        opts.append("train.precision=bf16")
+    if "channels_last" in parts:
+        opts.append("train.channels_last=true")
+    if "compile" in parts:
+        opts.append("train.compile=true")
+    return opts
+
+
+def make_images(folder: Path, n: int = 512) -> None:
+    """Smooth random RGB pictures, 64x64: the benchmark measures compute, not content."""
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(0)
+    small = torch.rand(n, 3, 8, 8, generator=g)
+    big = nn.functional.interpolate(small, size=64, mode="bilinear", align_corners=False)
+    for i, img in enumerate((big * 255).byte().permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(img).save(folder / f"{i:04d}.png")
+
+
+# ---------------------------------------------------------------- one measurement
+
+
+def build(name: str, setting: str, steps: int, root: Path):
+    from gankit import api
+
+    model, data, extra, batch, _, _ = MODELS[name]
+    if data == "folder":
+        extra = [*extra, f"data.path={root / 'images'}"]
+    opts = extra + overrides(name, setting, steps, batch)
+    trainer = api.prepare(None, model, data, opts, root / f"run-{time.time_ns()}")
+    trainer.evaluate = lambda: {}  # after the timed steps; not what is measured
+    return trainer
+
+
+def run_trainer(name: str, setting: str, root: Path) -> float:
+    """Images per second from the Trainer's own clock: training time between the log rows at
+    the end of the warm-up and at the last step (snapshots, checkpoints, evaluation excluded)."""
+    _, _, _, batch, warm, timed = MODELS[name]
+    trainer = build(name, setting, warm + timed, root)
+    trainer.cfg.train.log_every = warm
+    trainer.fit()
+    rows = [json.loads(line) for line in trainer.run.metrics.read_text().splitlines()]
+    t = {r["step"]: r["time"] for r in rows if "loss/D" in r}
+    return timed * batch / (t[warm + timed] - t[warm])
+
+
+def run_bare(name: str, setting: str, root: Path) -> float:
+    """The limit for this code: the same model's train_step on the same data, nothing else."""
+    _, _, _, batch, warm, timed = MODELS[name]
+    trainer = build(name, setting, warm + timed, root)
+    model = trainer.model
+    for step in range(warm + timed):
+        if step == warm:
+            start = time.perf_counter()
+        b = trainer.next_batch()
+        with trainer.autocast():
+            model.train_step(b, step)
+    return timed * batch / (time.perf_counter() - start)
+
+
+def run_reference(name: str, setting: str, root: Path) -> float:
+    """The PyTorch examples' DCGAN loop, rewritten: a DataLoader over the data in memory, D
+    with a sigmoid and nn.BCELoss, D on the fakes twice (detached, then for G), `.item()` of
+    three outputs every step and of both losses every 50 steps (the printout), fp32."""
+    _, _, _, batch, warm, timed = MODELS[name]
+    trainer = build(name, "fp32", 1, root)
+    G, D = trainer.model.nets["G"], nn.Sequential(trainer.model.nets["D"], nn.Sigmoid())
+    z_dim, device = trainer.model.z_dim, trainer.device
+    real_data = trainer.data.batch(max(batch * 8, 4096))
+    real_data = real_data[0] if isinstance(real_data, tuple) else real_data
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(real_data), batch_size=batch, shuffle=True, drop_last=True
+    )
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    criterion = nn.BCELoss()
+    step = 0
+    while step < warm + timed:
+        for (real,) in loader:
+            if step == warm:
+                start = time.perf_counter()
+            if step == warm + timed:
+                break
+            real = real.to(device)
+            D.zero_grad()
+            label = torch.full((real.shape[0],), 1.0, device=device)
+            out = D(real).view(-1)
+            err_real = criterion(out, label)
+            err_real.backward()
+            d_x = out.mean().item()
+            fake = G(torch.randn(real.shape[0], z_dim, device=device))
+            label.fill_(0.0)
+            out = D(fake.detach()).view(-1)
+            err_fake = criterion(out, label)
+            err_fake.backward()
+            d_g_z1 = out.mean().item()
+            opt_d.step()
+            G.zero_grad()
+            label.fill_(1.0)
+            out = D(fake).view(-1)
+            err_g = criterion(out, label)
+            err_g.backward()
+            d_g_z2 = out.mean().item()
+            opt_g.step()
+            if step % 50 == 0:
+                _ = ((err_real + err_fake).item(), err_g.item(), d_x, d_g_z1, d_g_z2)
+            step += 1
+    return timed * batch / (time.perf_counter() - start)
+
+
+LOOPS = {"trainer": run_trainer, "bare": run_bare, "reference": run_reference}
+
+
+def measure_one(name: str, loop: str, setting: str, root: Path) -> dict:
+    img_per_s = LOOPS[loop](name, setting, root)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {"img_per_s": img_per_s, "peak_mem_mb": peak}
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def run_grid(rounds: int, quick: bool, configs: list[tuple[str, str, str]]) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "images").mkdir()
+        make_images(root / "images")
+        samples: dict[tuple, list[dict]] = {c: [] for c in configs}
+        for r in range(rounds):
+            for c in configs:
+                cmd = [sys.executable, __file__, "--one", *c, "--root", str(root)]
+                if quick:
+                    cmd.append("--quick")
+                out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if out.returncode:
+                    raise RuntimeError(f"{c} failed:\n{out.stderr[-3000:]}")
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                samples[c].append(result)
+                print(f"round {r}: {c} {result}", flush=True)
+    rows = []
+    for (model, loop, setting), runs in samples.items():
+        speeds = [s["img_per_s"] for s in runs]
+        rows.append(
+            {
+                "model": model,
+                "loop": loop,
+                "settings": setting,
+                "img_per_s": round(statistics.median(speeds), 2),
+                "img_per_s_runs": [round(s, 2) for s in speeds],
+                "peak_mem_mb": round(max(s["peak_mem_mb"] for s in runs), 1),
+            }
+        )
+    return rows
+
+
+def ratios(rows: list[dict]) -> dict[str, float]:
+    speed = {(r["model"], r["loop"], r["settings"]): r["img_per_s"] for r in rows}
+    out = {}
+    for model in MODELS:
+        for (m, loop, setting), v in speed.items():
+            if m == model and loop == "trainer" and (m, "bare", setting) in speed:
+                out[f"{model} trainer/bare {setting}"] = v / speed[(m, "bare", setting)]
+        ref = speed.get((model, "reference", "fp32"))
+        fastest = max(
+            (v for (m, loop, _), v in speed.items() if m == model and loop == "trainer"),
+            default=None,
+        )
+        if ref and fastest:
+            out[f"{model} fastest trainer/reference"] = fastest / ref
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
+    lines = [
+        "# Training throughput: Trainer vs bare loop vs the PyTorch examples' loop",
+        "",
+        "Produced by `python benchmarks/throughput.py`. Settings:",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items() if k != "ratios"],
+        "",
+        "| model | loop | settings | img/s (median) | runs | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['loop']} | {r['settings']} | {r['img_per_s']:.1f} | "
+            f"{', '.join(f'{s:.1f}' for s in r['img_per_s_runs'])} | {r['peak_mem_mb']:.0f} |"
+        )
+    lines += ["", "Ratios (measured in the same run):", ""]
+    lines += [f"- {k}: {v:.3f}" for k, v in info["ratios"].items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="few steps, one round: a smoke test")
+    p.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "SETTINGS"))
+    p.add_argument("--root", type=Path)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        for k, v in MODELS.items():
+            MODELS[k] = (*v[:4], 2, 4 if k == "dcgan64" else 50)
+    if args.one:
+        print(json.dumps(measure_one(*args.one, args.root)))
+        return
+    t0 = time.time()
+    rounds = 1 if args.quick else args.rounds
+    rows = run_grid(rounds, args.quick, CONFIGS)
+    info = settings(
+        threads=args.threads,
+        rounds=rounds,
+        models={
+            k: dict(zip(["model", "data", "options", "batch", "warmup", "timed"], v, strict=True))
+            for k, v in MODELS.items()
+        },
+        reference="DataLoader over in-memory tensors (num_workers=0), sigmoid + BCELoss, "
+        "D on fakes twice, .item() x3 per step",
+        wall_s=round(time.time() - t0, 1),
+        ratios=ratios(rows),
+    )
+    print(json.dumps(info["ratios"], indent=1))
+    if not args.quick:
+        save(RESULTS / "throughput", rows, info, write_markdown)
+
+
+if __name__ == "__main__":
+    main()
