@@ -97,3 +97,13 @@ def test_nproc_shortcut_runs_torchrun(tmp_path, capfd):
     assert e.value.code == 0, capfd.readouterr().err[-6000:]
     assert capfd.readouterr().out.count("run folder:") == 1  # one process speaks
     assert load_checkpoint(list_checkpoints(out / "checkpoints")[-1])["step"] == 6
+
+
+def test_sync_bn_needs_cuda():
+    from gankit.errors import ConfigError
+    from gankit.training.distributed import sync_batchnorm
+
+    net = torch.nn.Sequential(torch.nn.BatchNorm2d(3))
+    assert sync_batchnorm(net, Ranks(), torch.device("cpu")) is net  # one process: nothing to sync
+    with pytest.raises(ConfigError, match="needs CUDA"):
+        sync_batchnorm(net, Ranks(0, 2), torch.device("cpu"))

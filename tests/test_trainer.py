@@ -33,7 +33,6 @@ def rows(run_dir):
 
 @pytest.mark.parametrize("model", ["gan", "unrolled", "wgan-gp"])
 def test_resume_is_exact(tmp_path, model):
-    EXTRA = ["train.ema=0.9", "model.lr_decay_start=0.3"]  # EMA and a scheduler must resume too
     """A run that dies after step 10 and resumes gives the uninterrupted run's state bit for bit."""
     EXTRA = ["train.ema=0.9", "model.lr_decay_start=0.3"]  # EMA and a scheduler must resume too
     straight = train(tmp_path, "a", model, steps=20, extra=EXTRA)
