@@ -41,6 +41,8 @@ CONFIGS = [
     ("mlp2d", "reference", "fp32"),
     ("mlp2d", "bare", "fp32"),
     ("mlp2d", "trainer", "fp32"),
+    ("mlp2d", "bare", "fp32+unoptimised"),
+    ("dcgan64", "bare", "fp32+unoptimised"),
 ]
 MODELS = {
     # model, data, options, batch, warm-up steps, timed steps
@@ -77,8 +79,23 @@ def make_images(folder: Path, n: int = 512) -> None:
 # ---------------------------------------------------------------- one measurement
 
 
+def unoptimise() -> None:
+    """Undoes what profiling removed, to measure its worth: Adam's per-tensor loop instead of
+    the fused kernel, and D run twice (real, fake) instead of once over both batches."""
+    import gankit.models.base as base
+    from gankit.models.gan import VectorGAN
+
+    base_adam = torch.optim.Adam
+    for module in (base, sys.modules["gankit.models.gan"], sys.modules["gankit.models.dcgan"]):
+        module.adam = lambda params, lr, betas: base_adam(params, lr=lr, betas=betas)
+    VectorGAN._d_has_batchnorm = True
+
+
 def build(name: str, setting: str, steps: int, root: Path):
     from gankit import api
+
+    if "unoptimised" in setting:
+        unoptimise()
 
     model, data, extra, batch, _, _ = MODELS[name]
     if data == "folder":
