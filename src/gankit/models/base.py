@@ -70,14 +70,26 @@ class GANModel(nn.Module):
             return torch.randn(n * r.world, self.z_dim, device=self.device)[r.rank * n :][:n]
         return torch.randn(n, self.z_dim, device=self.device)
 
-    def update(self, name: str, loss: Tensor, inputs: list[Tensor] | None = None) -> None:
+    def update(
+        self,
+        name: str,
+        loss: Tensor,
+        inputs: list[Tensor] | None = None,
+        clip_norm: float = 0.0,
+    ) -> None:
         """One step of optimizer `name` on `loss`: backward (scaled under fp16), gradients
-        averaged over processes, step. `inputs` limits the backward to those parameters."""
+        averaged over processes, clipped to a global norm of `clip_norm` when > 0, step.
+        `inputs` limits the backward to those parameters."""
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         scaler = self.scalers.get(name)
         (scaler.scale(loss) if scaler else loss).backward(inputs=inputs)
-        average_gradients([p for g in opt.param_groups for p in g["params"]], self.ranks)
+        params = [p for g in opt.param_groups for p in g["params"]]
+        average_gradients(params, self.ranks)
+        if clip_norm > 0:
+            if scaler:
+                scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
+            nn.utils.clip_grad_norm_(params, clip_norm)
         if scaler:
             scaler.step(opt)  # skipped when the fp16 gradients overflowed
             scaler.update()
