@@ -88,7 +88,7 @@ def unoptimise() -> None:
     base_adam = torch.optim.Adam
     for module in (base, sys.modules["gankit.models.gan"], sys.modules["gankit.models.dcgan"]):
         module.adam = lambda params, lr, betas: base_adam(params, lr=lr, betas=betas)
-    VectorGAN._d_has_batchnorm = True
+    VectorGAN._d_mixes_samples = True
 
 
 def build(name: str, setting: str, steps: int, root: Path):

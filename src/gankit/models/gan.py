@@ -83,18 +83,21 @@ class VectorGAN(GANModel):
     def discriminate_pair(
         self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """(D(x_real), D(x_fake)): one pass over both batches when D has no batch norm (the
-        same numbers, fewer and larger kernels); two passes otherwise, so that batch norm
-        never mixes real and fake statistics."""
-        if self._d_has_batchnorm:
+        """(D(x_real), D(x_fake)): one pass over both batches when no layer of D looks across
+        samples (the same numbers, fewer and larger kernels); two passes otherwise, so that
+        batch norm or a minibatch-statistics layer never mixes real and fake."""
+        if self._d_mixes_samples:
             return self.discriminate(x_real, y), self.discriminate(x_fake, y)
         y_both = None if y is None else torch.cat([y, y])
         d_both = self.discriminate(torch.cat([x_real, x_fake]), y_both)
         return d_both.split([d_both.shape[0] // 2] * 2)
 
     @functools.cached_property
-    def _d_has_batchnorm(self) -> bool:
-        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.nets["D"].modules())
+    def _d_mixes_samples(self) -> bool:
+        return any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_samples", False)
+            for m in self.nets["D"].modules()
+        )
 
     def d_loss(
         self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
