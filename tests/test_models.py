@@ -218,3 +218,18 @@ def test_packed_discriminator_judges_groups():
     assert math.isfinite(logs["loss/G"].item())
     with pytest.raises(ConfigError, match="multiple of model.pack"):
         resolve_config(model="gan", overrides=["model.pack=3", "train.batch_size=32"])
+
+
+@pytest.mark.parametrize("name, one_pass", [("gan", True), ("wgan-gp", True), ("dcgan", False)])
+def test_one_d_pass_over_real_and_fake_only_without_batch_norm(name, one_pass):
+    model, data, _ = make(name, extra=["data.img_size=16"] if name == "dcgan" else [])
+    x_real = data.batch(16)
+    x_real = x_real[0] if isinstance(x_real, tuple) else x_real
+    x_fake = model.sample(16)
+    calls = []
+    handle = model.nets["D"].register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    d_real, d_fake = model.discriminate_pair(x_real, x_fake)
+    handle.remove()
+    assert calls == ([32] if one_pass else [16, 16])
+    torch.testing.assert_close(d_real, model.discriminate(x_real), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(d_fake, model.discriminate(x_fake), rtol=1e-5, atol=1e-6)
