@@ -83,7 +83,7 @@ class JsbConfig(MusicConfig):
 class Music21Config(MusicConfig):
     name: str = "bach-music21"
     max_chorales: int = 0  # 0: all 371; fewer for a quick try
-    cache: str = DEFAULT_ROOT  # parsed piano rolls are kept here (parsing takes ~40 s)
+    cache: str = DEFAULT_ROOT  # parsed notes are kept here (parsing takes 1-4 min)
 
 
 @dataclass

@@ -62,9 +62,9 @@ class RollGenerator(nn.Module):
     every layer has one musical meaning; (3, 1) convs let neighbouring beats and steps agree.
     """
 
-    def __init__(self, z_dim: int, blocks: int, octaves: int, channels: int):
+    def __init__(self, z_dim: int, blocks: int, octaves: int, channels: int, binary: bool = False):
         super().__init__()
-        c = channels
+        c, self.binary = channels, binary
         self.fc = nn.Linear(z_dim, 4 * c * blocks)
         self.start = (4 * c, blocks)
         self.net = nn.Sequential(
@@ -88,7 +88,12 @@ class RollGenerator(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         c, blocks = self.start
-        return self.net(self.fc(z).view(-1, c, blocks, 1))
+        x = self.net(self.fc(z).view(-1, c, blocks, 1))
+        if not self.binary:
+            return x
+        # deterministic binary neurons with the straight-through estimator (Dong & Yang 2018):
+        # D sees rolls of -1 and 1 like the real ones, G gets tanh's gradient
+        return x + (torch.where(x > 0, 1.0, -1.0) - x).detach()
 
 
 class RollDiscriminator(nn.Module):
@@ -148,6 +153,7 @@ class MuseGANConfig(DCGANConfig):
     lr_d: float = 1e-3
     beta1: float = 0.5
     beta2: float = 0.9
+    binary: bool = True  # G outputs -1/1 through straight-through binary neurons
 
 
 @register_model("musegan", config=MuseGANConfig)
@@ -159,7 +165,7 @@ class MuseGAN(DCGAN):
     def build_nets(self):
         cfg = self.cfg
         blocks, octaves = roll_layout(cfg.name, self.data_shape)
-        G = RollGenerator(cfg.z_dim, blocks, octaves, cfg.g_channels)
+        G = RollGenerator(cfg.z_dim, blocks, octaves, cfg.g_channels, cfg.binary)
         D = RollDiscriminator(
             blocks, octaves, cfg.d_channels, cfg.d_norm, cfg.spectral_norm, cfg.pack
         )
