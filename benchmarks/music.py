@@ -14,6 +14,7 @@ core with the other core busy.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +40,12 @@ def train(preset: str, data_path: str, out: Path) -> tuple[str, float]:
     overrides = [f"data.path={data_path}", "train.progress=false", "train.tensorboard=false"]
     api.train(preset, overrides=overrides, out=out)
     return str(out), time.perf_counter() - start
+
+
+def training_seconds(run: Path) -> float:
+    """Seconds of training of a finished run, from the last row of its metrics.jsonl."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return max(r.get("time", 0.0) for r in rows)
 
 
 def random_in_key(n: int, shape: tuple[int, int], info: dict, seed: int = 0) -> np.ndarray:
@@ -166,8 +173,10 @@ def main() -> None:
     from gankit.metrics import evaluate
 
     models = {}
-    for k, (path, _) in runs.items():
+    for k, (path, wall) in runs.items():
         models[k] = api.load_run(path)
+        if not wall:  # a finished run: its own record of training seconds
+            runs[k] = (path, training_seconds(path))
     data = models["gan"][1]
     info = data.info()
     train_rolls = binarize(data.reference(10**9, "train")[0])

@@ -58,7 +58,7 @@ def folder_set(path: Path, *extra: str):
 def test_jsb_steps_become_notes_and_segments():
     steps = [[60, 55], [60, 55], [62, -1], [-1, -1]]
     assert sorted(steps_to_notes(steps)) == [(55, 0, 2), (60, 0, 2), (62, 2, 3)]
-    cfg = MusicConfig(resolution=1, bars=1, hop_bars=1, pitch_low=48, n_pitches=24)
+    cfg = MusicConfig(resolution=1, bars=1, hop_beats=4, pitch_low=48, n_pitches=24)
     roll, moved = piece_roll([(60, 0, 6), (49, 5, 9)], cfg)
     assert moved == 0 and roll.shape == (9, 24) and roll[:6, 12].all() and roll[5:9, 1].all()
     assert segments(roll, cfg).shape == (2, 4, 24)  # starts 0 and 4; 8 would run past the end
@@ -128,7 +128,7 @@ def test_folders_without_usable_midi_are_one_line_errors(tmp_path, files, words)
         (tmp_path / name).write_bytes(content)
     with pytest.raises(DataError, match=words):
         folder_set(tmp_path)
-    with pytest.raises(DataError, match="not a folder"):
+    with pytest.raises(DataError, match="does not exist"):
         folder_set(tmp_path / "missing")
 
 
@@ -232,6 +232,21 @@ def test_musegan_shapes_and_wrong_data():
         build_model(model.cfg, (1, 8, 8))
 
 
+def test_binary_generator_passes_gradients_and_minibatch_std_sees_collapse():
+    from gankit.models.musegan import MinibatchStd
+
+    model, _ = make("musegan")
+    z = torch.randn(4, model.z_dim)
+    x = model.nets["G"](z)
+    assert set(x.unique().tolist()) <= {-1.0, 1.0}
+    x.sum().backward()  # straight through: the binary output still trains G
+    assert model.nets["G"].fc.weight.grad.abs().sum() > 0
+    same = torch.ones(8, 3, 2, 1)
+    assert torch.equal(MinibatchStd()(same)[:, 3], torch.zeros(8, 2, 1))
+    spread = torch.arange(8.0).view(8, 1, 1, 1).expand(8, 3, 2, 1)
+    assert (MinibatchStd()(spread)[:, 3] > 0).all()
+
+
 def test_rnn_nll_is_bernoulli_and_samples_follow_z():
     model, data = make("music-rnn")
     G = model.nets["G"]
@@ -299,8 +314,8 @@ def test_sample_writes_midi_audio_and_picture_and_never_overwrites(music_run, ca
     notes = midi_notes(out, 4)
     x = api.load(music_run).sample(3, seed=0)
     assert len(notes) == len(m.note_runs(m.binarize(x))[0])  # every note of every segment
-    with wave.open(str(out.with_suffix(".wav"))) as f:
-        assert f.getframerate() == 16_000 and f.getnframes() > 16_000 * 3 * 2.4
+    with wave.open(str(out.with_suffix(".wav"))) as f:  # 3 x (1 bar + 1 beat) at 100 bpm
+        assert f.getframerate() == 16_000 and f.getnframes() == int(3 * 5 * 0.6 * 16_000) + 1
     assert out.with_suffix(".png").stat().st_size > 1000
     before = {p: p.read_bytes() for p in tmp_path.iterdir()}
     code, _, err = run(capsys, "sample", music_run, "--n", 3, "--out", out)
@@ -323,12 +338,20 @@ def test_default_sample_path_is_a_midi_file(music_run, capsys):
     )
 
 
-def test_png_or_wav_alone(tmp_path):
+def test_png_or_wav_alone_and_the_synthesiser_plays_the_notes(tmp_path):
     x = np.where(hand_roll()[:, None], 1.0, -1.0)
-    info = {**INFO, "resolution": 1, "pitch_low": 60}
+    info = {**INFO, "resolution": 1, "pitch_low": 60, "tempo": 60.0}  # a step is a second
     write_samples(x, info, tmp_path / "a.wav")
     write_samples(x, info, tmp_path / "a.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a.wav"]
+    with wave.open(str(tmp_path / "a.wav")) as f:
+        audio = np.frombuffer(f.readframes(f.getnframes()), "<i2") / 32767
+    assert len(audio) == 9 * 16_000 + 1  # 8 steps and a beat of silence
+    loud = [np.abs(audio[s * 16_000 : (s + 1) * 16_000]).max() for s in range(9)]
+    assert min(loud[:4]) > 0.01 and max(loud[4:]) == 0  # C sounds (fading) for 4 s, then silence
+    spectrum = np.abs(np.fft.rfft(audio[4000:12000]))  # step 0: C4, E4 and B4 (1 Hz bins / 2)
+    peak = np.argmax(spectrum) / 0.5
+    assert min(abs(peak - f) for f in (261.6, 329.6, 493.9)) < 3
 
 
 @pytest.mark.parametrize("model", ["musegan", "music-rnn"])

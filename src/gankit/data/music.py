@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data.images import DEFAULT_ROOT, ImageSet, fixed_permutation
+from gankit.data.images import DEFAULT_ROOT, ImageSet, fixed_permutation, user_folder
 from gankit.errors import ConfigError, DataError
 from gankit.registry import register_dataset
 
@@ -46,12 +46,12 @@ class MusicConfig:
     name: str = ""
     resolution: int = 4  # time steps per beat (4: 16th notes)
     bars: int = 4  # bars of 4 beats per segment
-    hop_bars: int = 1  # a new segment starts every hop_bars bars
+    hop_beats: int = 4  # a new segment starts every hop_beats beats (4: every bar)
     pitch_low: int = 36  # MIDI pitch of the lowest row (36 = C2)
     n_pitches: int = 48  # rows; 48 = four octaves, C2..B5, which holds every JSB pitch
 
     def validate(self) -> None:
-        for key in ("resolution", "bars", "hop_bars", "n_pitches"):
+        for key in ("resolution", "bars", "hop_beats", "n_pitches"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"data.{key} must be at least 1, got {getattr(self, key)}")
         if self.n_pitches < 12:
@@ -123,8 +123,8 @@ def piece_roll(notes: Piece, cfg: MusicConfig) -> tuple[np.ndarray, int]:
 
 
 def segments(roll: np.ndarray, cfg: MusicConfig) -> np.ndarray:
-    """Windows [K, T, P] of `cfg.steps` steps every hop_bars bars; a short piece pads to one."""
-    hop = cfg.hop_bars * BEATS_PER_BAR * cfg.resolution
+    """Windows [K, T, P] of `cfg.steps` steps every hop_beats beats; a short piece pads to one."""
+    hop = cfg.hop_beats * cfg.resolution
     starts = range(0, len(roll) - cfg.steps + 1, hop)
     return np.stack([roll[s : s + cfg.steps] for s in starts])
 
@@ -365,13 +365,8 @@ def midi_folder(cfg: MidiFolderConfig, seed: int) -> MusicSet:
     An unreadable file, or one without notes, is SKIPPED and COUNTED (`skipped` in info, one
     warning line); a piece shorter than a segment is padded with silence.
     """
-    if not cfg.path:
-        raise ConfigError("data set 'midi-folder' needs a folder: --set data.path=DIR")
     cfg.validate()
-    root = Path(cfg.path).expanduser().resolve()
-    cfg.path = str(root)  # saved absolute, so the run can be resumed from any folder
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder; give a folder of MIDI files: data.path=DIR")
+    root = user_folder(cfg, "MIDI files")
     files = _list_midi(root)
     if not files:
         raise DataError(f"no MIDI files (.mid, .midi) under {root}")

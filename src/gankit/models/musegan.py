@@ -96,6 +96,24 @@ class RollGenerator(nn.Module):
         return x + (torch.where(x > 0, 1.0, -1.0) - x).detach()
 
 
+class MinibatchStd(nn.Module):
+    """Appends the mean over features of their std within groups of `group` samples as one more
+    channel (Karras et al. 2018): a collapsed G, whose samples all look alike, shows at once."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group, n)
+        if g < 2 or n % g:  # no groups to compare: a constant feature
+            return torch.cat([x, x.new_zeros(n, 1, h, w)], 1)
+        std = x.view(g, -1, c, h, w).std(0, correction=0)  # [N / g, c, h, w]
+        feature = std.mean((1, 2, 3), keepdim=True).repeat(g, 1, h, w)  # [N, 1, h, w]
+        return torch.cat([x, feature], 1)
+
+
 class RollDiscriminator(nn.Module):
     """Piano rolls [N, 1, T, P] -> scores [N / pack]: G's layers in reverse, leaky ReLU, on the
     roll and its change over time."""
@@ -120,8 +138,9 @@ class RollDiscriminator(nn.Module):
             *down(2 * c, 2 * c, (1, octaves)),  # [N, 2c, T / 4, 1]: chords
             *down(2 * c, 4 * c, (3, 1), (1, 1), (1, 0)),  # progressions over 3 beats
             *down(4 * c, 4 * c, (4, 1)),  # [N, 4c, blocks, 1]
+            MinibatchStd(),  # [N, 4c + 1, blocks, 1]
             nn.Flatten(),
-            nn.Linear(4 * c * blocks, 1),
+            nn.Linear((4 * c + 1) * blocks, 1),
         )
         dcgan_init(self)
         if sn:

@@ -51,14 +51,13 @@ def write_midi(rolls: np.ndarray, info: dict, path: Path) -> None:
     pm.write(str(path))
 
 
-def synthesize(notes: list[tuple[int, float, float]], seconds_per_beat: float) -> np.ndarray:
-    """float32 audio in [-1, 1] at SAMPLE_RATE: each note three harmonics under a 10 ms attack,
-    an exponential decay (a plucked, organ-free sound that lets chords stay clear) and a 30 ms
-    release so note ends do not click."""
-    if not notes:
-        return np.zeros(SAMPLE_RATE, np.float32)
-    total = max(end for _, _, end in notes) * seconds_per_beat + 0.5
-    audio = np.zeros(int(total * SAMPLE_RATE) + 1)
+def synthesize(
+    notes: list[tuple[int, float, float]], seconds_per_beat: float, beats: float
+) -> np.ndarray:
+    """float32 audio in [-1, 1] at SAMPLE_RATE, `beats` long: each note three harmonics under a
+    10 ms attack, an exponential decay (a plucked, organ-free sound that lets chords stay clear)
+    and a 30 ms release so note ends do not click."""
+    audio = np.zeros(int(beats * seconds_per_beat * SAMPLE_RATE) + 1)
     for pitch, start, end in notes:
         i0 = int(start * seconds_per_beat * SAMPLE_RATE)
         n = max(1, int((end - start) * seconds_per_beat * SAMPLE_RATE))
@@ -77,7 +76,8 @@ def synthesize(notes: list[tuple[int, float, float]], seconds_per_beat: float) -
 
 def write_wav(rolls: np.ndarray, info: dict, path: Path) -> None:
     """16-bit mono PCM of the segments (Python's wave module: no extra dependency)."""
-    audio = synthesize(segment_notes(rolls, info), 60.0 / float(info.get("tempo", 100.0)))
+    beats = len(rolls) * (rolls.shape[1] / int(info["resolution"]) + GAP_BEATS)
+    audio = synthesize(segment_notes(rolls, info), 60.0 / float(info.get("tempo", 100.0)), beats)
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
