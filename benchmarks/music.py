@@ -14,6 +14,7 @@ core with the other core busy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -114,13 +115,13 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "8th note (2 steps). Test NLL: nats per time step over all test segments, for the model "
         "with a likelihood only.",
         "",
-        "| row | source | " + " | ".join(names[k] for k in keys) + " | wall min |",
-        "|---|---|" + "---|" * (len(keys) + 1),
+        "| row | source | " + " | ".join(names[k] for k in keys) + " | steps | train min |",
+        "|---|---|" + "---|" * (len(keys) + 2),
     ]
     for r in rows:
         wall = f"{r['wall_s'] / 60:.1f}" if r.get("wall_s") else ""
         cells = " | ".join(fmt(r.get(k)) for k in keys)
-        lines.append(f"| {r['name']} | {r['source']} | {cells} | {wall} |")
+        lines.append(f"| {r['name']} | {r['source']} | {cells} | {r.get('steps', '')} | {wall} |")
     lines += [
         "",
         "Distance to the data (|value - data| per statistic; the distances as they are; lower "
@@ -134,12 +135,24 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             lines.append(
                 f"| {r['name']} | " + " | ".join(fmt(r.get(f"{k}_gap")) for k in keys) + " |"
             )
+    lines += ["", "Models as trained (one thread each, time-limited by their presets):", ""]
+    for r in rows:
+        if "model" in r:
+            opts = ", ".join(f"{k}={v}" for k, v in r["model"].items() if k != "name")
+            lines.append(
+                f"- {r['name']}: `{r['model']['name']}` from preset `{r['preset']}`, {opts}; "
+                f"batch {r['batch_size']}, training segments every {r['train_hop_beats']} beats; "
+                f"{r['steps']} steps in {r['wall_s'] / 60:.1f} min"
+            )
     gan = next(r for r in rows if r["source"] == "gan")
     lines += ["", "Target: on every statistic the GAN is closer to the data than the baseline.", ""]
     for r in rows:
         if r["source"] == "baseline":
-            worse = [names[k] for k in ALL_KEYS if gan[f"{k}_gap"] >= r[f"{k}_gap"]]
-            verdict = "met" if not worse else f"not met on {', '.join(worse)}"
+            worse = [names[k] for k in ALL_KEYS if gan[f"{k}_gap"] > r[f"{k}_gap"]]
+            tied = [names[k] for k in ALL_KEYS if gan[f"{k}_gap"] == r[f"{k}_gap"]]
+            verdict = "met" if not worse + tied else "not met"
+            verdict += f"; farther on {', '.join(worse)}" if worse else ""
+            verdict += f"; tied (not closer) on {', '.join(tied)}" if tied else ""
             lines.append(f"- GAN vs {r['name']}: {verdict}.")
     lines += ["", "Rendered samples (first two segments of each row; MIDI, WAV, piano roll):", ""]
     for r in rows:
@@ -170,14 +183,18 @@ def main() -> None:
                 print(f"trained {k}: {path} in {wall / 60:.1f} min", flush=True)
 
     from gankit import api
+    from gankit.config import resolve_config
+    from gankit.data import build_data
     from gankit.metrics import evaluate
 
     models = {}
     for k, (path, wall) in runs.items():
-        models[k] = api.load_run(path)
+        models[k] = api.load_run(path, with_data=False)
         if not wall:  # a finished run: its own record of training seconds
             runs[k] = (path, training_seconds(path))
-    data = models["gan"][1]
+    # the protocol's own data (a segment per bar), whatever segments the runs trained on
+    cfg = resolve_config(data="jsb-chorales", overrides=[f"data.path={args.data}"])
+    data = build_data(cfg.data, seed=0)
     info = data.info()
     train_rolls = binarize(data.reference(10**9, "train")[0])
     test_rolls = binarize(data.reference(10**9, "test")[0])
@@ -204,6 +221,9 @@ def main() -> None:
             "source": source,
             "name": name,
             "preset": args.gan_preset if k == "gan" else args.rnn_preset,
+            "model": dataclasses.asdict(cfg.model),  # as trained, overrides included
+            "batch_size": cfg.train.batch_size,
+            "train_hop_beats": cfg.data.hop_beats,
         }
         row |= {
             key.removeprefix("eval/"): v for key, v in results.items() if not isinstance(v, str)
