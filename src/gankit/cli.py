@@ -182,7 +182,10 @@ def sample(
     n: Annotated[int, typer.Option(help="how many samples")] = 1000,
     out: Annotated[
         Path | None,
-        typer.Option(help="file to write: .png (picture), .npy or .csv (values) for images"),
+        typer.Option(
+            help="file to write: .png (picture), .npy or .csv (values) for images; .mid for "
+            "music (with .png and .wav beside it)"
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
     class_: Annotated[
