@@ -61,7 +61,11 @@ def run_one(seed: int, oracle: str, adv_eval_every: int) -> dict:
         trainer.cfg.train.steps = stop
         results = trainer.fit()
         curve.append(
-            {"step": stop, "nll_oracle": results["eval/nll_oracle"], "wall_s": time.perf_counter() - start}
+            {
+                "step": stop,
+                "nll_oracle": results["eval/nll_oracle"],
+                "wall_s": time.perf_counter() - start,
+            }
         )
         print(f"seed {seed} step {stop}: {curve[-1]}", flush=True)
     base = {"seed": seed, "threads": 1, "run": str(out)}
@@ -92,9 +96,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "| --- | --- | --- | --- | --- |",
     ]
     for r in sorted(rows, key=lambda r: (r["model"] != "mle", r["seed"])):
-        lines.append(
-            f"| {r['model']} | {r['seed']} | {r['steps']} | {r['nll_oracle']:.3f} | {r['wall_s']:.0f} |"
-        )
+        cells = [r["model"], r["seed"], r["steps"], f"{r['nll_oracle']:.3f}", f"{r['wall_s']:.0f}"]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "| model | NLL_oracle, mean ± s.e. over seeds |", "| --- | --- |"]
     for model in ("mle", "seqgan"):
         vals = [r["nll_oracle"] for r in rows if r["model"] == model]

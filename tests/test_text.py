@@ -29,6 +29,10 @@ def tiny_seqgan(extra=(), model="seqgan"):
     return build_model(cfg.model, data.shape, data_info=data.info()), data, cfg
 
 
+def moved(before: list[torch.Tensor], net: torch.nn.Module) -> bool:
+    return any(not torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+
+
 def run_cli(capsys, *args):
     with pytest.raises(SystemExit) as e:
         main([str(a) for a in args])
@@ -156,7 +160,11 @@ def test_oracle_nll_matches_the_readme_equations_by_hand(tmp_path):
     oracle = load_oracle(path)
     seqs = torch.tensor([[1, 3, 0], [2, 2, 1]])
     expected = -np.mean(
-        [lp[t] for seq in seqs.tolist() for lp, t in zip(hand_log_probs(params, seq), seq)]
+        [
+            lp[t]
+            for seq in seqs.tolist()
+            for lp, t in zip(hand_log_probs(params, seq), seq, strict=True)
+        ]
     )
     assert oracle.nll(seqs) == pytest.approx(expected, rel=1e-5)
 
@@ -205,7 +213,9 @@ def test_bleu_and_self_bleu_equal_nltk_sentence_bleu():
         hyps = [[str(rng.randrange(4)) for _ in range(rng.randint(0, 8))] for _ in range(4)]
         for n in (2, 5):
             w = (1 / n,) * n
-            want = np.mean([nltk_sentence_bleu(refs, h, w, smoothing_function=smooth) for h in hyps])
+            want = np.mean(
+                [nltk_sentence_bleu(refs, h, w, smoothing_function=smooth) for h in hyps]
+            )
             assert corpus_mean_bleu(hyps, refs, (n,))[n] == pytest.approx(want, abs=1e-12)
             want = np.mean([
                 nltk_sentence_bleu(hyps[:k] + hyps[k + 1 :], h, w, smoothing_function=smooth)
@@ -232,8 +242,7 @@ def test_policy_gradient_step_moves_g_and_leaves_d():
     d0 = [p.clone() for p in model.nets["D"].parameters()]
     loss, reward = model.policy_gradient_step(8)
     assert math.isfinite(loss.item()) and 0 < reward.item() < 1
-    assert any(not torch.equal(a, b) for a, b in zip(g0, model.nets["G"].parameters()))
-    assert all(torch.equal(a, b) for a, b in zip(d0, model.nets["D"].parameters()))
+    assert moved(g0, model.nets["G"]) and not moved(d0, model.nets["D"])
 
 
 def test_phases_follow_the_schedule_and_the_rollout_net_starts_as_g():
@@ -242,7 +251,7 @@ def test_phases_follow_the_schedule_and_the_rollout_net_starts_as_g():
     d_before = [p.clone() for p in model.nets["D"].parameters()]
     assert phases == [0, 0]
     model.train_step(data.batch(32), 2)  # D pre-training moves D only
-    assert any(not torch.equal(a, b) for a, b in zip(d_before, model.nets["D"].parameters()))
+    assert moved(d_before, model.nets["D"])
     g = {k: v.clone() for k, v in model.nets["G"].state_dict().items()}
     logs = model.train_step(data.batch(32), 3)  # adversarial: rollout net := G, then trails it
     assert logs["phase"].item() == 2 and logs["loss/G"].item() != 0
@@ -283,7 +292,9 @@ def test_exact_resume_across_phases(tmp_path):
     resumed = api.resume(tmp_path / "b")
     a, b = straight.state_dict()["nets"], resumed.state_dict()["nets"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert torch.equal(api.sample(tmp_path / "a", 10, seed=3), api.sample(tmp_path / "b", 10, seed=3))
+    assert torch.equal(
+        api.sample(tmp_path / "a", 10, seed=3), api.sample(tmp_path / "b", 10, seed=3)
+    )
 
 
 def test_text_mle_trains_and_lowers_its_nll():

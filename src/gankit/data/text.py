@@ -1,4 +1,4 @@
-"""Text data for SeqGAN (Yu et al. 2017): tokenisers, a vocabulary, text corpora and the oracle LSTM.
+"""Text data for SeqGAN (Yu et al. 2017): tokenisers, vocabulary, text corpora, the oracle LSTM.
 
 Every text data set gives batches of token ids, LongTensor [n, max_len]. Its `info()` carries the
 vocabulary, so a run's data.json alone turns sampled ids back into text.
@@ -152,7 +152,9 @@ def encode_lines(
     return vocab, ids
 
 
-def encode_windows(text: str, tokenizer: str, max_len: int, path: Path) -> tuple[Vocabulary, Tensor]:
+def encode_windows(
+    text: str, tokenizer: str, max_len: int, path: Path
+) -> tuple[Vocabulary, Tensor]:
     """Consecutive windows of max_len tokens over the whole text (the last partial one dropped)."""
     tokens = tokenize(text, tokenizer)
     if len(tokens) < max_len:

@@ -49,9 +49,7 @@ class References:
 
     def closest_length(self, hyp_len: int, exclude_len: int | None) -> int:
         """nltk's closest reference length (ties to the shorter), one `exclude_len` left out."""
-        lengths = [
-            n for n, c in self.lengths.items() if c > (1 if n == exclude_len else 0)
-        ]
+        lengths = [n for n, c in self.lengths.items() if c > (1 if n == exclude_len else 0)]
         return min(lengths, key=lambda n: (abs(n - hyp_len), n))
 
 

@@ -111,10 +111,14 @@ class CNNDiscriminator(nn.Module):
     """Embeddings -> convolutions of several widths, max over time -> highway -> dropout -> one
     logit per sequence (SeqGAN's D, after Kim 2014 and Zhang & LeCun 2015)."""
 
-    def __init__(self, vocab_size: int, emb_dim: int, widths: list[int], filters: list[int], dropout: float):
+    def __init__(
+        self, vocab_size: int, emb_dim: int, widths: list[int], filters: list[int], dropout: float
+    ):
         super().__init__()
         self.emb = nn.Embedding(vocab_size, emb_dim)
-        self.convs = nn.ModuleList(nn.Conv1d(emb_dim, f, w) for w, f in zip(widths, filters, strict=True))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(emb_dim, f, w) for w, f in zip(widths, filters, strict=True)
+        )
         total = sum(filters)
         self.highway = Highway(total)
         self.drop = nn.Dropout(dropout)
@@ -138,7 +142,9 @@ class TextMLEConfig:
     def validate(self) -> None:
         for key in ("emb_dim", "hidden_dim"):
             if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be a positive integer, got {getattr(self, key)}")
+                raise ConfigError(
+                    f"model.{key} must be a positive integer, got {getattr(self, key)}"
+                )
         if self.lr_g <= 0 or self.grad_clip <= 0:
             raise ConfigError("model.lr_g and model.grad_clip must be positive")
 
@@ -380,4 +386,6 @@ class SeqGAN(TextModel):
     def update_rollout(self) -> None:
         """The rollout net trails G: rollout <- r * rollout + (1 - r) * G."""
         params = list(self.nets["G_rollout"].parameters())
-        torch._foreach_lerp_(params, list(self.nets["G"].parameters()), 1.0 - self.cfg.rollout_update)
+        torch._foreach_lerp_(
+            params, list(self.nets["G"].parameters()), 1.0 - self.cfg.rollout_update
+        )
