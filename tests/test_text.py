@@ -338,3 +338,23 @@ def test_cli_temperature_for_an_image_model_is_a_clear_error(tmp_path, capsys):
     assert run_cli(capsys, "train", "--model", "gan", "--steps", "2", "--out", out, *sets)[0] == 0
     code, _, err = run_cli(capsys, "sample", out, "--n", "4", "--temperature", "0.7")
     assert code == 2 and "--temperature needs a text model" in err and len(err.splitlines()) == 1
+
+
+def test_text_metrics_through_evaluate_carry_their_protocols():
+    from gankit.metrics import evaluate
+
+    model, data, _ = tiny_seqgan()
+    out = evaluate(model, data, ["bleu", "self-bleu", "nll-test"], n=20)
+    assert {"eval/bleu2", "eval/bleu5", "eval/self_bleu2", "eval/nll_test"} <= set(out)
+    assert "method1" in out["eval/bleu_protocol"] and "whitespace" in out["eval/bleu_protocol"]
+    assert 0 <= out["eval/bleu2"] <= 1 and 0 <= out["eval/self_bleu3"] <= 1
+    assert out["eval/nll_test"] == pytest.approx(model.nll(data.reference(10_000, "test")[0]))
+
+
+def test_nll_counts_tokens_up_to_the_first_eos_only():
+    model, data, _ = tiny_seqgan()
+    x, _ = data.reference(4)
+    logp = model.nets["G"].log_probs(x).detach()
+    lengths = (x == model.eos_id).int().argmax(1) + 1  # each line's tokens and its <eos>
+    want = -sum(logp[k, :n].sum() for k, n in enumerate(lengths.tolist())) / lengths.sum()
+    assert model.nll(x) == pytest.approx(want.item(), rel=1e-5)
