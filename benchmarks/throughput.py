@@ -270,6 +270,9 @@ def main() -> None:
     p.add_argument("--one", nargs=3, metavar=("MODEL", "LOOP", "SETTINGS"))
     p.add_argument("--root", type=Path)
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument(
+        "--models", nargs="*", default=list(MODELS), help="measure these again; keep the others"
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
@@ -280,10 +283,13 @@ def main() -> None:
         return
     t0 = time.time()
     rounds = 1 if args.quick else args.rounds
-    rows = run_grid(rounds, args.quick, CONFIGS)
+    rows = run_grid(rounds, args.quick, [c for c in CONFIGS if c[0] in args.models])
+    saved = RESULTS / "throughput.json"
+    if set(args.models) != set(MODELS) and saved.exists():  # the other models' rows stay
+        rows = [r for r in json.loads(saved.read_text()) if r["model"] not in args.models] + rows
     info = settings(
         threads=args.threads,
-        rounds=rounds,
+        rounds={m: rounds if m in args.models else "as before" for m in MODELS},
         models={
             k: dict(zip(["model", "data", "options", "batch", "warmup", "timed"], v, strict=True))
             for k, v in MODELS.items()
