@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -24,16 +26,36 @@ TRAIN_TINY = [
     "train.report=false",
 ]
 TINY = VECTOR_TINY + TRAIN_TINY
+TINY_TEXT = Path(__file__).parent / "data" / "tiny.txt"  # 20 short lines written for the tests
+TEXT_TINY = [
+    f"data.path={TINY_TEXT}",
+    "data.max_len=12",
+    "data.tokenizer=whitespace",
+    "model.emb_dim=8",
+    "model.hidden_dim=8",
+    # seqgan: straight into the adversarial phase, so one step trains both G and D
+    "model.mle_steps=0",
+    "model.d_pretrain_steps=0",
+    "model.d_steps=1",
+    "model.rollouts=2",
+    "model.d_emb_dim=8",
+    "model.d_widths=[2,3]",
+    "model.d_filters=[4,4]",
+]
 
 
 def model_case(name: str) -> tuple[str, list[str]]:
     """(data set, tiny overrides) on which the registered model `name` can train in a second:
-    conv models on 8x8 digits, conditional ones on a data set with classes, others on the ring."""
+    conv models on 8x8 digits, conditional ones on a data set with classes, text models on a
+    tiny text file, others on the ring."""
     from gankit.registry import MODELS
 
     entry = MODELS.entry(name)
     fields = set(entry.config.__dataclass_fields__)
     conditional = getattr(entry.obj, "conditional", False)
+    if "hidden_dim" in fields:  # a text model: only the options its config has
+        keep = [o for o in TEXT_TINY if not o.startswith("model.") or o[6:].split("=")[0] in fields]
+        return "text", keep + TRAIN_TINY
     if "g_channels" in fields:
         return "digits", IMAGE_TINY + TRAIN_TINY
     return ("digits" if conditional else "ring"), TINY

@@ -96,6 +96,18 @@ def _folder(tmp: Path, mp) -> list[str]:
     return [f"data.path={fake_folder(tmp / 'imgs')}", "data.workers=0", "data.img_size=8"]
 
 
+def _text(tmp: Path, mp) -> list[str]:
+    from .conftest import TINY_TEXT
+
+    return [f"data.path={TINY_TEXT}"]
+
+
+def _oracle(tmp: Path, mp) -> list[str]:
+    from .test_text import tiny_oracle
+
+    return [f"data.path={tiny_oracle(tmp)[0]}", "data.n_train=20"]
+
+
 # Every registered data set, and what it needs to be built here without a network. Bundled data
 # (mnist5k, digits, lfw-faces, stacked-mnist from mnist5k) needs nothing.
 FAKES = {
@@ -111,6 +123,10 @@ FAKES = {
     "fashion-mnist": _fashion,
     "cifar10": _cifar,
     "folder": _folder,
+    "text": _text,
+    "chinese-poems": _text,
+    "shakespeare": _text,
+    "oracle": _oracle,
 }
 
 
@@ -145,8 +161,10 @@ def test_every_registered_dataset_keeps_the_contract(registered):
     cfg = resolve_config(data=name, overrides=overrides).data
     data = build_data(cfg, seed=1)
     x, y = split_batch(data.batch(7))
-    assert x.shape == (7, *data.shape) and x.dtype == torch.float32
     info = data.info()
+    # text is token ids; everything else floats
+    assert x.shape == (7, *data.shape)
+    assert x.dtype == (torch.int64 if info.get("kind") == "text" else torch.float32)
     json.dumps(info)  # the Trainer writes it as JSON
     if info.get("kind") == "images":
         assert len(data.shape) == 3 and x.min() >= -1 and x.max() <= 1

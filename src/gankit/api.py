@@ -14,7 +14,7 @@ from gankit.models import GANModel, build_model, load_nets
 from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint
 from gankit.training.run import RunDir
-from gankit.training.trainer import Trainer, resolve_device
+from gankit.training.trainer import Trainer, data_description, resolve_device
 
 
 def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
@@ -111,9 +111,14 @@ def load_run(
     data = None
     if with_data or "shape" not in info:
         data = build_data(cfg.data, seed=cfg.train.seed)
-        info = {"shape": list(data.shape), "num_classes": data.num_classes}
+        info = data_description(data)
     model = build_model(
-        cfg.model, tuple(info["shape"]), resolve_device(device), cfg.train.ema, info["num_classes"]
+        cfg.model,
+        tuple(info["shape"]),
+        resolve_device(device),
+        cfg.train.ema,
+        info["num_classes"],
+        info,
     )
     if path == exported:
         step = _load_export(model, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -63,7 +64,9 @@ def train(
     model: Annotated[str | None, typer.Option(help="model name (`gankit list models`)")] = None,
     data: Annotated[
         str | None,
-        typer.Option(help="data set name, a folder of images, or a .npy/.csv file of points"),
+        typer.Option(
+            help="data set name, a folder of images, a .npy/.csv file of points or a .txt file"
+        ),
     ] = None,
     steps: Annotated[int | None, typer.Option(help="train this many steps in all")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder (default runs/NAME-TIME)")] = None,
@@ -111,6 +114,9 @@ def train(
         if data and Path(data).suffix.lower() in (".npy", ".csv"):
             overrides.append(f"data.path={data}")
             data = "points"
+        elif data and Path(data).suffix.lower() == ".txt":
+            overrides.append(f"data.path={data}")
+            data = "text"
         elif data and ("/" in data or (Path(data).is_dir() and data not in DATASETS.names())):
             overrides.append(f"data.path={data}")
             data = "folder"
@@ -182,15 +188,18 @@ def sample(
     n: Annotated[int, typer.Option(help="how many samples")] = 1000,
     out: Annotated[
         Path | None,
-        typer.Option(help="file to write: .png (picture), .npy or .csv (values) for images"),
+        typer.Option(help="file to write: .png, .npy or .csv for images; .txt or .npy for text"),
     ] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
     class_: Annotated[
         int | None,
         typer.Option("--class", help="draw only this class (conditional models); default: all"),
     ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="softmax temperature (text models); default 1")
+    ] = None,
 ) -> None:
-    """Draw samples from a trained run and write them to a file."""
+    """Draw samples from a trained run and write them to a file (text is printed too)."""
     import torch
 
     from gankit import api
@@ -219,8 +228,18 @@ def sample(
     elif model.num_classes:  # one row per class, as many columns as fit
         nrow = max(1, n // model.num_classes)
         labels = torch.arange(n) // nrow % model.num_classes
-    x = model.sample(n, seed=seed, labels=labels).cpu().numpy()
+    extra = {}
+    if temperature is not None:
+        if "temperature" not in inspect.signature(model.sample).parameters:
+            raise GankitError(
+                f"--temperature needs a text model (seqgan, text-mle); {run_dir} was trained "
+                f"with {cfg.model.name!r}"
+            )
+        extra["temperature"] = temperature
+    x = model.sample(n, seed=seed, labels=labels, **extra).cpu().numpy()
     write_samples(x, info, out, f"{n} samples, step {step}", nrow=nrow)
+    if out.suffix.lower() == ".txt":
+        typer.echo(out.read_text(encoding="utf-8"), nl=False)
     typer.echo(f"wrote {n} samples to {out}")
 
 

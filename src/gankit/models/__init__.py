@@ -1,21 +1,30 @@
 """The GAN families, one file each; importing this package registers them."""
 
-from gankit.models import cgan, dcgan, gan, unrolled, wgan  # noqa: F401
+from gankit.models import cgan, dcgan, gan, seqgan, unrolled, wgan  # noqa: F401
 from gankit.models.base import GANModel
 
 __all__ = ["GANModel", "build_model", "load_nets"]
 
 
 def build_model(
-    cfg, data_shape: tuple[int, ...], device="cpu", ema: float = 0.0, num_classes: int = 0
+    cfg,
+    data_shape: tuple[int, ...],
+    device="cpu",
+    ema: float = 0.0,
+    num_classes: int = 0,
+    data_info: dict | None = None,
 ) -> GANModel:
     """Builds the registered model `cfg.name` on `device`, with its optimizers (and G_ema).
 
     `num_classes`: the data's classes, which a conditional model learns to draw from.
+    `data_info`: the data's description (its `info()`, as in a run's data.json), given to models
+    that declare `uses_data_info` (a text model reads its vocabulary there).
     """
     from gankit.registry import MODELS
 
-    model = MODELS.get(cfg.name)(cfg, data_shape, num_classes).to(device)
+    cls = MODELS.get(cfg.name)
+    extra = {"data_info": data_info or {}} if cls.uses_data_info else {}
+    model = cls(cfg, data_shape, num_classes, **extra).to(device)
     if ema:
         model.enable_ema(ema)
     model.optimizers = model.configure_optimizers()

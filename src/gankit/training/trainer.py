@@ -92,7 +92,12 @@ class Trainer:
         self.data = build_data(cfg.data, seed=t.seed)
         self.data_info = data_description(self.data)
         self.model = build_model(
-            cfg.model, self.data.shape, self.device, t.ema, self.data.num_classes
+            cfg.model,
+            self.data.shape,
+            self.device,
+            t.ema,
+            self.data.num_classes,
+            self.data_info,
         )
         self.configure_model()
         self.schedulers = self.model.configure_schedulers(t.steps)
