@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ VECTOR_TINY = [
     "model.d_layers=1",
 ]
 IMAGE_TINY = ["model.z_dim=8", "model.g_channels=8", "model.d_channels=8"]
+MUSIC_GAN_TINY = IMAGE_TINY + ["model.d_steps=1"]  # musegan's WGAN-GP default has 5
 TRAIN_TINY = [
     "train.batch_size=32",
     "train.n_samples=200",
@@ -44,10 +48,30 @@ TEXT_TINY = [
 ]
 
 
+def tiny_jsb_json() -> Path:
+    """A JSB-format JSON (train/valid/test pieces of [S, A, T, B] steps, -1 silent) of a few
+    short made-up chorales, written once per session under the temp folder."""
+    path = Path(tempfile.gettempdir()) / f"gankit-tests-{os.getuid()}" / "jsb-tiny.json"
+    if not path.exists():
+        chords = [[72, 67, 64, 48], [74, 65, 62, 50], [71, 67, 62, 43], [72, 64, 60, -1]]
+        piece = [chord for chord in chords for _ in range(4)] * 3  # 48 steps, 3 bars
+        splits = {"train": [piece, piece[8:] + piece[:8]], "valid": [piece], "test": [piece[4:]]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(splits))
+        tmp.replace(path)
+    return path
+
+
+def music_tiny() -> list[str]:
+    """Tiny JSB data: 1-bar segments [1, 16, 48] of `tiny_jsb_json()`."""
+    return [f"data.path={tiny_jsb_json()}", "data.bars=1"]
+
+
 def model_case(name: str) -> tuple[str, list[str]]:
     """(data set, tiny overrides) on which the registered model `name` can train in a second:
-    conv models on 8x8 digits, conditional ones on a data set with classes, text models on a
-    tiny text file, others on the ring."""
+    music models on tiny chorales, conv models on 8x8 digits, conditional ones on a data set
+    with classes, text models on a tiny text file, others on the ring."""
     from gankit.registry import MODELS
 
     entry = MODELS.entry(name)
@@ -56,6 +80,9 @@ def model_case(name: str) -> tuple[str, list[str]]:
     if "hidden_dim" in fields:  # a text model: only the options its config has
         keep = [o for o in TEXT_TINY if not o.startswith("model.") or o[6:].split("=")[0] in fields]
         return "text", keep + TRAIN_TINY
+    if getattr(entry.obj, "data_kind", "") == "music":
+        nets = MUSIC_GAN_TINY if "g_channels" in fields else ["model.hidden=8"]
+        return "jsb-chorales", music_tiny() + nets + TRAIN_TINY
     if "g_channels" in fields:
         return "digits", IMAGE_TINY + TRAIN_TINY
     return ("digits" if conditional else "ring"), TINY

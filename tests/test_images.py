@@ -108,6 +108,30 @@ def _oracle(tmp: Path, mp) -> list[str]:
     return [f"data.path={tiny_oracle(tmp)[0]}", "data.n_train=20"]
 
 
+def _jsb(tmp: Path, mp) -> list[str]:
+    from .conftest import music_tiny
+
+    return music_tiny()
+
+
+def _bach(tmp: Path, mp) -> list[str]:
+    return ["data.max_chorales=2", f"data.cache={tmp}", "data.bars=1"]
+
+
+def _midi(tmp: Path, mp) -> list[str]:
+    import pretty_midi
+
+    for i in range(2):
+        pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+        inst = pretty_midi.Instrument(0)
+        inst.notes = [
+            pretty_midi.Note(90, 60 + i + k % 5, k * 0.5, k * 0.5 + 0.5) for k in range(16)
+        ]
+        pm.instruments.append(inst)
+        pm.write(str(tmp / f"{i}.mid"))
+    return [f"data.path={tmp}", "data.bars=1", "data.test_fraction=0.5"]
+
+
 # Every registered data set, and what it needs to be built here without a network. Bundled data
 # (mnist5k, digits, lfw-faces, stacked-mnist from mnist5k) needs nothing.
 FAKES = {
@@ -127,6 +151,9 @@ FAKES = {
     "chinese-poems": _text,
     "shakespeare": _text,
     "oracle": _oracle,
+    "jsb-chorales": _jsb,
+    "bach-music21": _bach,
+    "midi-folder": _midi,
 }
 
 

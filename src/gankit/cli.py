@@ -188,7 +188,10 @@ def sample(
     n: Annotated[int, typer.Option(help="how many samples")] = 1000,
     out: Annotated[
         Path | None,
-        typer.Option(help="file to write: .png, .npy or .csv for images; .txt or .npy for text"),
+        typer.Option(
+            help="file to write: .png, .npy or .csv for images; .txt or .npy for text; .mid for "
+            "music (with .png and .wav beside it)"
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
     class_: Annotated[

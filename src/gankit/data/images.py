@@ -582,6 +582,20 @@ class _Decode(torch.utils.data.Dataset):
         return F.center_crop(x, [self.size, self.size]), True
 
 
+def user_folder(cfg, what: str) -> Path:
+    """The folder `cfg.path` as an absolute path (saved back into cfg, so the run can be resumed
+    from any folder); a one-line error when it is not given or not a folder."""
+    if not cfg.path:
+        raise ConfigError(f"data set {cfg.name!r} needs a folder of {what}: --set data.path=DIR")
+    root = Path(cfg.path).expanduser().resolve()
+    cfg.path = str(root)
+    if not root.exists():
+        raise DataError(f"{root} does not exist; give a folder of {what} with --set data.path=DIR")
+    if not root.is_dir():
+        raise DataError(f"{root} is a file, not a folder; give a folder with --set data.path=DIR")
+    return root
+
+
 def _list_files(root: Path) -> tuple[list[Path], int]:
     """Image files under root, sorted, hidden ones left out; and how many other files there are."""
     images, others = [], 0
@@ -608,15 +622,8 @@ def folder(cfg: FolderConfig, seed: int) -> ImageSet:
     printed to stderr. With labels=auto, the first-level sub-folders are the classes when every
     image lies in one and there are at least two.
     """
-    if not cfg.path:
-        raise ConfigError("data set 'folder' needs a folder of images: --set data.path=DIR")
     cfg.validate()
-    root = Path(cfg.path).expanduser().resolve()
-    cfg.path = str(root)  # saved absolute, so the run can be resumed from any folder
-    if not root.exists():
-        raise DataError(f"{root} does not exist; give a folder of images with --set data.path=DIR")
-    if not root.is_dir():
-        raise DataError(f"{root} is a file, not a folder; give a folder with --set data.path=DIR")
+    root = user_folder(cfg, "images")
     files, ignored = _list_files(root)
     if not files:
         kinds = ", ".join(IMAGE_SUFFIXES)

@@ -242,7 +242,7 @@ class Trainer:
         x = self.model.sample(z=self.fixed_z, labels=self.fixed_labels).cpu().numpy()
         stem = self.run.samples / f"step_{self.step:07d}"
         np.save(stem.with_suffix(".npy"), x)  # the time-lapse and the report read these
-        out = stem.with_suffix(writer_for(self.data_info).suffixes[0])
+        out = stem.with_suffix(writer_for(self.data_info).snapshot)
         if out.suffix != ".npy":
             write_samples(x, self.data_info, out, f"step {self.step}", nrow=self.grid_row or None)
 

@@ -21,16 +21,21 @@ class SampleWriter:
     suffixes: tuple[str, ...]  # the first is the default (snapshots, `gankit sample`)
     # (samples, the run's data.json, out path, title, samples per row) -> None
     write: Callable[[np.ndarray, dict, Path, str, int | None], None]
+    snapshot_suffix: str = ""  # what training snapshots are written as; "" = suffixes[0]
+
+    @property
+    def snapshot(self) -> str:
+        return self.snapshot_suffix or self.suffixes[0]
 
 
 WRITERS: dict[str, SampleWriter] = {}
 
 
-def register_writer(kind: str, suffixes: tuple[str, ...]):
+def register_writer(kind: str, suffixes: tuple[str, ...], snapshot_suffix: str = ""):
     """Decorator: `write(x, info, out, title, nrow)` writes samples of data of this kind."""
 
     def wrap(fn):
-        WRITERS[kind] = SampleWriter(tuple(suffixes), fn)
+        WRITERS[kind] = SampleWriter(tuple(suffixes), fn, snapshot_suffix)
         return fn
 
     return wrap
@@ -69,3 +74,5 @@ def _points_or_images(x: np.ndarray, info: dict, out: Path, title: str, nrow: in
 
 
 WRITERS["images"] = WRITERS["points"]
+
+from gankit.viz import music  # noqa: E402, F401  (registers the "music" writer)
