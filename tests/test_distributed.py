@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def ddp_runs(tmp_path_factory):
     """One torchrun launch (2 processes) runs every model, then the GAN runs compared below."""
     root = tmp_path_factory.mktemp("ddp")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     cmd += ["--standalone", "tests/ddp_worker.py", str(root)]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -48,7 +48,7 @@ def test_every_model_trains_in_step_on_two_processes(ddp_runs, name):
         "step_0000006.pt",
     ]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows if "loss/D" in r] == [3, 5, 6]  # log_every 5, ckpt_every 3
+    assert [r["step"] for r in rows if "loss/G" in r] == [3, 5, 6]  # log_every 5, ckpt_every 3
     saved = load_checkpoint(run / "checkpoints" / "step_0000006.pt")["nets"]
     assert all(torch.equal(saved[k], a[k]) for k in a)
 

@@ -103,6 +103,8 @@ class MinibatchStd(nn.Module):
     """Appends the mean over features of their std within groups of `group` samples as one more
     channel (Karras et al. 2018): a collapsed G, whose samples all look alike, shows at once."""
 
+    mixes_samples = True  # real and fake must go through D separately
+
     def __init__(self, group: int = 4):
         super().__init__()
         self.group = group
@@ -278,10 +280,5 @@ class MusicRNN(GANModel):
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         x, _ = split_batch(batch)
         loss = self.nll(x).mean()
-        opt = self.optimizers["G"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.grad_clip:
-            nn.utils.clip_grad_norm_(self.nets["G"].parameters(), self.cfg.grad_clip)
-        opt.step()
+        self.update("G", loss, clip_norm=self.cfg.grad_clip)
         return {"loss/G": loss.detach()}

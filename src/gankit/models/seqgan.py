@@ -218,16 +218,9 @@ class TextModel(GANModel):
     def mle_step(self, x: Tensor) -> Tensor:
         """One maximum-likelihood update of G on real sequences x [N, T]; returns the NLL."""
         loss = -self.nets["G"].log_probs(x).mean()
-        self._update("G", self.nets["G"], loss)
+        self.update("G", loss, clip_norm=self.cfg.grad_clip)
         return loss.detach()
 
-    def _update(self, key: str, net: nn.Module, loss: Tensor) -> None:
-        opt = self.optimizers[key]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if key.startswith("G"):
-            nn.utils.clip_grad_norm_(net.parameters(), self.cfg.grad_clip)
-        opt.step()
 
 
 @register_model("text-mle", config=TextMLEConfig)
@@ -346,7 +339,7 @@ class SeqGAN(TextModel):
         x = torch.cat([x_real, self.fakes(x_real.shape[0])])
         target = torch.cat([torch.ones(x_real.shape[0]), torch.zeros(x_real.shape[0])])
         loss = F.binary_cross_entropy_with_logits(D(x), target.to(x.device))
-        self._update("D", D, loss)
+        self.update("D", loss)
         return loss.detach()
 
     @torch.no_grad()
@@ -377,7 +370,7 @@ class SeqGAN(TextModel):
         x = self.fakes(n)
         q = self.rewards(x)  # no graph through D: the reward is a number to G
         loss = -(G.log_probs(x) * q).mean()
-        self._update("G_adv", G, loss)
+        self.update("G_adv", loss, clip_norm=self.cfg.grad_clip)
         return loss.detach(), q.mean()
 
     @torch.no_grad()
