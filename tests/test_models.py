@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gankit.config import resolve_config
-from gankit.data import build_data
+from gankit.data import build_data, split_batch
 from gankit.models import build_model
 from gankit.registry import MODELS
 
@@ -237,3 +237,15 @@ def test_one_d_pass_over_real_and_fake_only_without_batch_norm(name, one_pass):
     assert calls == ([32] if one_pass else [16, 16])
     torch.testing.assert_close(d_real, model.discriminate(x_real), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(d_fake, model.discriminate(x_fake), rtol=1e-5, atol=1e-6)
+
+
+def test_unrolled_steps_keep_real_and_fake_apart_under_batch_norm():
+    """The look-ahead D must be the D that trains: with batch norm, real and fake batches are
+    normalised separately (a joint pass would mix their statistics)."""
+    model, data, _ = make("unrolled-dcgan", extra=["data.img_size=16", "model.unroll_steps=2"])
+    assert model._d_mixes_samples
+    sizes = []
+    handle = model.nets["D"].register_forward_pre_hook(lambda m, i: sizes.append(len(i[0])))
+    model.unrolled_d_params(split_batch(data.batch(8))[0], model.sample(8))
+    handle.remove()
+    assert sizes == [8, 8, 8, 8]

@@ -62,10 +62,15 @@ class UnrolledGAN(VectorGAN):
         create_graph = not self.cfg.first_order
         if not create_graph:
             x_fake = x_fake.detach()
-        x_both, n_real = torch.cat([x_real, x_fake]), x_real.shape[0]  # one D pass, not two
+        separate = self._d_mixes_samples  # batch norm: never normalise real and fake together
+        x_both, n_real = torch.cat([x_real, x_fake]), x_real.shape[0]
         for _ in range(self.cfg.unroll_steps):
-            d_both = functional_call(D, dict(zip(names, params, strict=True)), x_both)
-            loss = d_loss_bce(d_both[:n_real], d_both[n_real:])
+            weights = dict(zip(names, params, strict=True))
+            if separate:
+                d_real, d_fake = (functional_call(D, weights, x) for x in (x_real, x_fake))
+            else:  # one D pass, not two
+                d_real, d_fake = functional_call(D, weights, x_both).split([n_real] * 2)
+            loss = d_loss_bce(d_real, d_fake)
             grads = torch.autograd.grad(loss, params, create_graph=create_graph)
             grads = average_differentiable(list(grads), self.ranks)  # the global batch's step
             t += 1

@@ -46,6 +46,7 @@ class ProgressBar:
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
+                refresh_per_second=4,  # the redraw thread takes CPU from training
             )
             self._progress.start()
             total = self.time_limit or self.total
