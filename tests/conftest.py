@@ -80,6 +80,9 @@ def model_case(name: str) -> tuple[str, list[str]]:
     if "hidden_dim" in fields:  # a text model: only the options its config has
         keep = [o for o in TEXT_TINY if not o.startswith("model.") or o[6:].split("=")[0] in fields]
         return "text", keep + TRAIN_TINY
+    if getattr(entry.obj, "data_kind", "") == "paired":
+        tiny = ["model.g_channels=4", "model.d_channels=4", "model.d_layers=1"]
+        return "edges2digits", ["data.img_size=16", *tiny, *TRAIN_TINY]
     if getattr(entry.obj, "data_kind", "") == "music":
         nets = MUSIC_GAN_TINY if "g_channels" in fields else ["model.hidden=8"]
         return "jsb-chorales", music_tiny() + nets + TRAIN_TINY

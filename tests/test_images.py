@@ -151,6 +151,8 @@ FAKES = {
     "chinese-poems": _text,
     "shakespeare": _text,
     "oracle": _oracle,
+    "edges2digits": lambda tmp, mp: ["data.img_size=16"],
+    "edges2fashion": lambda tmp, mp: [*_fashion(tmp, mp), "data.crop=12", "data.flip=true"],
     "jsb-chorales": _jsb,
     "bach-music21": _bach,
     "midi-folder": _midi,
@@ -189,6 +191,9 @@ def test_every_registered_dataset_keeps_the_contract(registered):
     data = build_data(cfg, seed=1)
     x, y = split_batch(data.batch(7))
     info = data.info()
+    if info.get("kind") == "paired":  # (a, b): b is what a model makes, a its input
+        assert x.shape == (7, info["channels_a"], *data.shape[1:])
+        x, y = y, None
     # text is token ids; everything else floats
     assert x.shape == (7, *data.shape)
     assert x.dtype == (torch.int64 if info.get("kind") == "text" else torch.float32)

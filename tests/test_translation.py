@@ -1,0 +1,153 @@
+"""Image-to-image translation: the nets (shapes, skips, patch sizes), paired data, pix2pix."""
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gankit.config import resolve_config
+from gankit.data import build_data
+from gankit.data.images import ImageConfig
+from gankit.data.paired import PairedSet
+from gankit.errors import ConfigError, GankitError
+from gankit.models import build_model
+from gankit.nn.translation import (
+    PatchDiscriminator,
+    ResnetGenerator,
+    UNetGenerator,
+    receptive_field,
+)
+
+from .conftest import model_case
+
+
+@pytest.mark.parametrize("size, n_down", [(16, 4), (32, 5), (256, 8)])
+def test_unet_maps_images_to_images_of_the_same_size(size, n_down):
+    G = UNetGenerator(1, 3, n_down, width=8).eval()
+    y = G(torch.randn(2, 1, size, size))
+    assert y.shape == (2, 3, size, size) and y.abs().max() <= 1
+    dropouts = [m for m in G.modules() if isinstance(m, torch.nn.Dropout)]
+    assert len(dropouts) == min(3, n_down - 2)
+
+
+def test_unet_output_pixels_depend_most_on_the_input_around_them():
+    """The skips carry detail straight across: an output pixel's strongest input is nearby."""
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 1, 4, width=8).eval()
+    x = torch.randn(1, 1, 16, 16, requires_grad=True)
+    G(x)[0, 0, 5, 9].backward()
+    grad = x.grad[0, 0].abs()
+    assert grad[2:9, 6:13].sum() > 0.8 * grad.sum()  # most of it within 3 pixels
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_patchgan_logit_sees_its_receptive_field(n_layers):
+    D = PatchDiscriminator(3, width=8, n_layers=n_layers).eval()
+    size = 160
+    x = torch.randn(1, 3, size, size, requires_grad=True)
+    out = D(x)
+    i = out.shape[-1] // 2
+    out[0, 0, i, i].backward()
+    cols = (x.grad[0].abs().sum((0, 1)) > 0).nonzero()
+    seen = int(cols.max() - cols.min() + 1)
+    assert seen == receptive_field(n_layers)
+    assert receptive_field(3) == 70  # pix2pix's 70x70 PatchGAN
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_resnet_generator_shapes(norm):
+    G = ResnetGenerator(3, 1, blocks=2, width=8, norm=norm)
+    assert G(torch.randn(2, 3, 20, 28)).shape == (2, 1, 20, 28)
+
+
+# ---------------------------------------------------------------- paired data and pix2pix
+
+
+def twin_set(flip=True, crop=3) -> PairedSet:
+    """A = B: whatever happens to a pair must happen to both halves alike."""
+    x = torch.randint(0, 256, (6, 1, 5, 5), dtype=torch.uint8, generator=torch.Generator())
+    return PairedSet(ImageConfig(name="twins", flip=flip), 0, (x, None), (x, None), "t", crop)
+
+
+def test_pairs_are_shuffled_flipped_and_cropped_together():
+    data = twin_set()
+    for _ in range(4):
+        a, b = data.batch(4)
+        assert a.shape == b.shape == (4, 1, 3, 3) and torch.equal(a, b)
+    a, b = data.pairs(6, "train")
+    assert torch.equal(a, b) and a.shape == (6, 1, 3, 3)
+
+
+def test_paired_state_restores_the_crops_too():
+    data = twin_set()
+    data.batch(3)
+    state = copy.deepcopy(data.state_dict())
+    want = [data.batch(4) for _ in range(3)]
+    again = twin_set()
+    again.load_state_dict(state)
+    for a, _ in want:
+        assert torch.equal(again.batch(4)[0], a)
+
+
+def test_edges2digits_inputs_are_canny_edges_of_the_targets():
+    from skimage.feature import canny
+
+    data = build_data(resolve_config(data="edges2digits").data, seed=0)
+    a, b = data.pairs(3, "test")
+    assert a.shape == b.shape == (3, 1, 32, 32) and data.info()["channels_a"] == 1
+    img = ((b[0, 0] + 1) * 127.5).round().numpy() / 255
+    assert torch.equal(a[0, 0] > 0, torch.from_numpy(canny(img, sigma=1.0)))
+
+
+def pix2pix(*extra):
+    data_name, tiny = model_case("pix2pix")
+    cfg = resolve_config(model="pix2pix", data=data_name, overrides=tiny + list(extra))
+    data = build_data(cfg.data, seed=0)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, data.shape, data_info=data.info())
+    return model, data
+
+
+def test_pix2pix_g_loss_is_cgan_plus_lambda_l1():
+    model, data = pix2pix("model.lambda_l1=7")
+    a, b = data.batch(4)
+    torch.manual_seed(1)  # the same dropout masks in both forward passes of G
+    want_l1 = F.l1_loss(model.nets["G"](a), b).item()
+    torch.manual_seed(1)
+    logs = model.train_step((a, b), 0)
+    assert logs["loss/l1"].item() == pytest.approx(want_l1, rel=1e-6)
+    gan_term = logs["loss/G"].item() - 7 * want_l1  # softplus(-D(a, G(a))) averaged: > 0
+    assert 0 < gan_term < 10 and math.isfinite(logs["loss/D"].item())
+
+
+def test_l1_alone_leaves_d_untouched():
+    model, data = pix2pix("model.gan_weight=0")
+    d0 = copy.deepcopy(model.nets["D"].state_dict())
+    g0 = copy.deepcopy(model.nets["G"].state_dict())
+    logs = model.train_step(data.batch(4), 0)
+    assert "loss/D" not in logs
+    assert logs["loss/G"].item() == pytest.approx(100 * logs["loss/l1"].item())
+    assert all(torch.equal(v, model.nets["D"].state_dict()[k]) for k, v in d0.items())
+    assert any(not torch.equal(v, model.nets["G"].state_dict()[k]) for k, v in g0.items())
+
+
+def test_pix2pix_samples_are_input_output_target_panels():
+    model, data = pix2pix()
+    z = model.fixed_inputs(data, 5, torch.Generator())
+    panels = model.sample(z=z)
+    a, b = data.pairs(5, "test")
+    assert panels.shape == (5, 1, 16, 48)
+    assert torch.equal(panels[..., :16], a) and torch.equal(panels[..., 32:], b)
+    torch.testing.assert_close(panels[..., 16:32], model.translate(a))
+    assert torch.equal(model.translate(a), model.translate(a))  # fixed dropout masks
+    with pytest.raises(GankitError, match="gankit translate"):
+        model.sample(4)
+
+
+def test_pix2pix_needs_paired_data():
+    cfg = resolve_config(model="pix2pix", data="digits")
+    data = build_data(cfg.data, seed=0)
+    with pytest.raises(ConfigError, match="paired images"):
+        build_model(cfg.model, data.shape, data_info=data.info())
