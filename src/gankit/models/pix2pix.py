@@ -14,8 +14,13 @@ from torch import Tensor
 
 from gankit.errors import ConfigError, GankitError
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
-from gankit.models.base import GANModel, adam, check_optimizer_options, linear_decay
-from gankit.models.base import set_requires_grad
+from gankit.models.base import (
+    GANModel,
+    adam,
+    check_optimizer_options,
+    linear_decay,
+    set_requires_grad,
+)
 from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
 from gankit.registry import register_model
 
