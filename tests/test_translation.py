@@ -151,3 +151,95 @@ def test_pix2pix_needs_paired_data():
     data = build_data(cfg.data, seed=0)
     with pytest.raises(ConfigError, match="paired images"):
         build_model(cfg.model, data.shape, data_info=data.info())
+
+
+# ---------------------------------------------------------------- gankit translate
+
+
+@pytest.fixture(scope="module")
+def pix2pix_run(tmp_path_factory):
+    from gankit import api
+
+    data_name, tiny = model_case("pix2pix")
+    out = tmp_path_factory.mktemp("p2p") / "run"
+    api.train(None, "pix2pix", data_name, [*tiny, "train.steps=2"], out)
+    return out
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    from gankit.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def save_png(path, size, mode="L"):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = 128 if mode == "L" else (200, 10, 10)
+    Image.new(mode, size, color).save(path)
+    return path
+
+
+def test_translate_keeps_names_and_sizes(pix2pix_run, tmp_path, capsys):
+    from PIL import Image
+
+    one = save_png(tmp_path / "in" / "odd.png", (37, 23))
+    save_png(tmp_path / "in" / "sub" / "colour.png", (16, 16), "RGB")
+    code, out, err = cli(capsys, "translate", pix2pix_run, one.parent, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert Image.open(tmp_path / "out" / "odd.png").size == (37, 23)
+    assert Image.open(tmp_path / "out" / "colour.png").size == (16, 16)
+    assert "converted 1 image(s) to grey" in err  # the model was trained on grey images
+
+
+def test_large_images_are_tiled_seamlessly():
+    from gankit.translate import run_padded, run_tiled
+
+    x = torch.randn(1, 1, 70, 45)
+    double = lambda t: 2 * t  # noqa: E731  (pointwise: tiles must add up to the whole)
+    torch.testing.assert_close(run_tiled(double, x, tile=16, multiple=8, overlap=4), 2 * x)
+    assert run_padded(double, x, 16).shape == x.shape
+
+
+def test_tiled_translation_matches_the_image_size(pix2pix_run, tmp_path, capsys):
+    from PIL import Image
+
+    big = save_png(tmp_path / "big.png", (70, 50))
+    code, _, err = cli(
+        capsys, "translate", pix2pix_run, big, "--out", tmp_path / "o", "--max-pixels", 100
+    )
+    assert code == 0, err
+    assert Image.open(tmp_path / "o" / "big.png").size == (70, 50)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--direction", "BtoA"], "A to B only"),
+        (["--direction", "sideways"], "AtoB or BtoA"),
+        (["--out", "{in}"], "is one of the inputs"),
+    ],
+)
+def test_translate_mistakes(pix2pix_run, tmp_path, capsys, args, words):
+    img = save_png(tmp_path / "in" / "a.png", (8, 8))
+    before = img.read_bytes()
+    args = [a.format(**{"in": tmp_path / "in"}) for a in args]
+    out = [] if "--out" in args else ["--out", tmp_path / "out"]
+    code, _, err = cli(capsys, "translate", pix2pix_run, img, *out, *args)
+    assert code == 2 and words in err and err.count("\n") == 1
+    assert img.read_bytes() == before
+
+
+def test_translate_needs_a_translator(tmp_path, capsys):
+    from gankit import api
+
+    from .conftest import TINY
+
+    api.train(None, "gan", "ring", [*TINY, "train.steps=2"], tmp_path / "gan")
+    img = save_png(tmp_path / "a.png", (8, 8))
+    code, _, err = cli(capsys, "translate", tmp_path / "gan", img, "--out", tmp_path / "o")
+    assert code == 2 and "does not translate" in err

@@ -125,9 +125,22 @@ class Pix2Pix(GANModel):
         a, b = data.pairs(n, "test" if "test" in data.info().get("splits", []) else "train")
         return torch.cat([a, b], 1).to(self.device)
 
+    def input_channels(self, direction: str = "AtoB") -> int:
+        self._check_direction(direction)
+        return self.channels[0]
+
+    def size_multiple(self, direction: str = "AtoB") -> int:
+        """Input sides must be multiples of this (the U-Net halves them this often)."""
+        return self.nets["G"].multiple
+
+    def _check_direction(self, direction: str) -> None:
+        if direction != "AtoB":
+            raise GankitError("pix2pix translates A to B only; drop --direction (or use AtoB)")
+
     @torch.no_grad()
-    def translate(self, a: Tensor) -> Tensor:
+    def translate(self, a: Tensor, direction: str = "AtoB") -> Tensor:
         """G(a) [N, C_b, H, W] in eval mode (dropout stays on: pix2pix's test-time noise)."""
+        self._check_direction(direction)
         G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
         was_training = G.training
         G.eval()
