@@ -64,6 +64,17 @@ def random_in_key(n: int, shape: tuple[int, int], info: dict, seed: int = 0) -> 
     return rolls
 
 
+def diversity(rolls: np.ndarray, n: int = 200) -> float:
+    """Mean share of roll cells in which two of the first n segments differ (all pairs): near 0
+    when G draws the same segment for every z (mode collapse). Reported, not a target."""
+    flat = rolls[:n].reshape(min(n, len(rolls)), -1).astype(np.float32)
+    ones = flat.sum(1)
+    both = flat @ flat.T  # cells on in both
+    differ = ones[:, None] + ones[None, :] - 2 * both
+    k = len(flat)
+    return float((differ.sum() / (k * (k - 1))) / flat.shape[1])
+
+
 def closeness(rows: list[dict]) -> None:
     """Adds `<key>_gap` to every non-data row: how far from the data row (lower is closer)."""
     data = next(r for r in rows if r["source"] == "data")
@@ -98,13 +109,15 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "test_nll": "test NLL",
     }
     keys = list(names)
+    names["diversity"] = "diversity"
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     lines = [
         "# Music metrics on the JSB chorales test split (`benchmarks/music.py`)",
         "",
         f"Machine: {info['machine']}; torch {info['torch']}; one thread per training run, two "
         f"runs at once (nice 5, other jobs sharing the 2 cores). Date: {info['date']}. Wall time "
-        f"of the invocation: {info['total_wall_s'] / 60:.1f} min.",
+        f"of this invocation: {info['total_wall_s'] / 60:.1f} min (runs given with --gan-run / "
+        "--rnn-run are scored, not retrained; their training times are in the table).",
         "",
         f"Data: `{info['data']}` (Boulanger-Lewandowski split, 16th-note SATB file), 4-bar "
         "segments (64 steps x 48 pitches, MIDI 36..83), one segment per bar of each piece. The "
@@ -115,13 +128,20 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "8th note (2 steps). Test NLL: nats per time step over all test segments, for the model "
         "with a likelihood only.",
         "",
-        "| row | source | " + " | ".join(names[k] for k in keys) + " | steps | train min |",
-        "|---|---|" + "---|" * (len(keys) + 2),
+        "| row | source | "
+        + " | ".join(names[k] for k in keys)
+        + " | diversity | steps | train min |",
+        "|---|---|" + "---|" * (len(keys) + 3),
     ]
     for r in rows:
         wall = f"{r['wall_s'] / 60:.1f}" if r.get("wall_s") else ""
-        cells = " | ".join(fmt(r.get(k)) for k in keys)
+        cells = " | ".join(fmt(r.get(k)) for k in (*keys, "diversity"))
         lines.append(f"| {r['name']} | {r['source']} | {cells} | {r.get('steps', '')} | {wall} |")
+    lines += [
+        "",
+        "Diversity (not a target): the mean share of cells in which two of the first 200 "
+        "segments of a row differ; near 0 means the same segment for every z (mode collapse).",
+    ]
     lines += [
         "",
         "Distance to the data (|value - data| per statistic; the distances as they are; lower "
@@ -202,6 +222,7 @@ def main() -> None:
         {"source": "data", "name": "JSB test split", **roll_metrics(test_rolls, train_rolls, info)}
     ]
     rows[0]["files"] = render(test_rolls, info, args.out, "data")
+    rows[0]["diversity"] = diversity(test_rolls)
     rows[0]["test_nll"] = None
     rand = random_in_key(len(test_rolls), test_rolls.shape[1:], info)
     rows.append(
@@ -212,6 +233,7 @@ def main() -> None:
         }
     )
     rows[-1]["files"] = render(rand, info, args.out, "random_in_key")
+    rows[-1]["diversity"] = diversity(rand)
     rows[-1]["test_nll"] = None
     for k, source, name in (("rnn", "baseline", "MLE RNN (music-rnn)"), ("gan", "gan", "MuseGAN")):
         model, _, cfg, step = models[k]
@@ -230,7 +252,9 @@ def main() -> None:
         }
         row.setdefault("test_nll", None)
         row |= {"steps": step, "wall_s": runs[k][1], "run": str(runs[k][0])}
-        row["files"] = render(binarize(model.sample(N_AUDIO, seed=0)), info, args.out, k)
+        samples = binarize(model.sample(N_SAMPLES, seed=0))  # what `evaluate` scored
+        row["diversity"] = diversity(samples)
+        row["files"] = render(samples, info, args.out, k)
         rows.append(row)
     closeness(rows)
     extra = settings(

@@ -166,7 +166,7 @@ class MusicSet(ImageSet):
     Splits: train (batches), and valid and test for `reference(n, split)` where there are any.
     """
 
-    snapshot_size = 8  # segments per snapshot: a picture, a MIDI file and 80 s of audio
+    snapshot_size = 8  # segments per snapshot picture (the .npy beside it can become MIDI)
     default_metrics = ("music",)
 
     def __init__(

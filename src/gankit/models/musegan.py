@@ -4,7 +4,7 @@ an MLE RNN baseline over the same rolls (the frame-level RNN of Boulanger-Lewand
 
 Why MuseGAN and not C-RNN-GAN (Mogren 2016): MuseGAN generates a whole fixed-length polyphonic
 segment at once with convolutions that factor time (bars -> beats -> steps) from pitch (octaves ->
-semitones), so a step of G or D is a few small convolutions (tens of milliseconds on a CPU), and
+semitones), so a step of G or D is a few small convolutions (a fraction of a second on a CPU), and
 any number of simultaneous notes is just more ones in the roll. C-RNN-GAN emits a fixed number of
 tones per step through recurrent nets trained adversarially, which is slower to train and harder
 to fit to polyphony. Additions from the follow-up work: G's output passes straight-through binary

@@ -18,7 +18,7 @@ from gankit.errors import GankitError
 
 @dataclass(frozen=True)
 class SampleWriter:
-    suffixes: tuple[str, ...]  # the first is the default (snapshots, `gankit sample`)
+    suffixes: tuple[str, ...]  # the first is the default (`gankit sample`, snapshots)
     # (samples, the run's data.json, out path, title, samples per row) -> None
     write: Callable[[np.ndarray, dict, Path, str, int | None], None]
     snapshot_suffix: str = ""  # what training snapshots are written as; "" = suffixes[0]
