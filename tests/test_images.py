@@ -96,6 +96,14 @@ def _folder(tmp: Path, mp) -> list[str]:
     return [f"data.path={fake_folder(tmp / 'imgs')}", "data.workers=0", "data.img_size=8"]
 
 
+def _paired(tmp: Path) -> list[str]:
+    for split, n in (("train", 5), ("test", 2)):
+        for i in range(n):
+            png(tmp / "pairs" / split / "A" / f"{i}.png", (12, 10), "L", 20 * i)
+            png(tmp / "pairs" / split / "B" / f"{i}.png", (12, 10), "RGB", (i, 0, 0))
+    return [f"data.path={tmp / 'pairs'}", "data.img_size=8", "data.workers=0", "data.channels_a=1"]
+
+
 def _text(tmp: Path, mp) -> list[str]:
     from .conftest import TINY_TEXT
 
@@ -152,6 +160,8 @@ FAKES = {
     "shakespeare": _text,
     "oracle": _oracle,
     "edges2digits": lambda tmp, mp: ["data.img_size=16"],
+    "paired-folder": lambda tmp, mp: _paired(tmp),
+    "gray2color": lambda tmp, mp: [*_folder(tmp, mp)[::2], "data.test_fraction=0.25"],
     "edges2fashion": lambda tmp, mp: [*_fashion(tmp, mp), "data.crop=12", "data.flip=true"],
     "jsb-chorales": _jsb,
     "bach-music21": _bach,

@@ -243,3 +243,67 @@ def test_translate_needs_a_translator(tmp_path, capsys):
     img = save_png(tmp_path / "a.png", (8, 8))
     code, _, err = cli(capsys, "translate", tmp_path / "gan", img, "--out", tmp_path / "o")
     assert code == 2 and "does not translate" in err
+
+
+# ---------------------------------------------------------------- a person's own pairs
+
+
+def paired_folder(tmp_path, **sizes):
+    for i in range(3):
+        save_png(tmp_path / "A" / f"p{i}.png", sizes.get(f"a{i}", (10, 10)))
+        save_png(tmp_path / "B" / f"p{i}.png", sizes.get(f"b{i}", (10, 10)), "RGB")
+    return tmp_path
+
+
+def build_pairs(path, *extra):
+    overrides = [f"data.path={path}", "data.img_size=8", "data.workers=0", *extra]
+    return build_data(resolve_config(data="paired-folder", overrides=overrides).data, 0)
+
+
+def test_paired_folder_of_a_and_b(tmp_path, capsys):
+    data = build_pairs(paired_folder(tmp_path), "data.channels_a=1")
+    a, b = data.batch(3)
+    assert a.shape == (3, 1, 8, 8) and b.shape == (3, 3, 8, 8)
+    assert capsys.readouterr().err == ""  # grey A, colour B: nothing converted
+    build_pairs(tmp_path)  # A wanted in colour: the grey A images are converted, and it says so
+    assert "converted 3 image(s)" in capsys.readouterr().err
+
+
+def test_side_by_side_pairs_are_cut_in_half(tmp_path):
+    from PIL import Image
+
+    img = Image.new("RGB", (20, 10), (255, 0, 0))
+    img.paste((0, 0, 255), (10, 0, 20, 10))  # A red, B blue
+    img.save(tmp_path / "ab.png")
+    a, b = build_pairs(tmp_path).pairs(1, "train")
+    assert a[0, 0].mean() > 0.9 and a[0, 2].mean() < -0.9  # red
+    assert b[0, 2].mean() > 0.9 and b[0, 0].mean() < -0.9  # blue
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: (paired_folder(p), (p / "B" / "p1.png").unlink()), "has no B/ twin"),
+        (lambda p: paired_folder(p, b2=(12, 10)), "A is 10x10 but B is 12x10"),
+        (lambda p: save_png(p / "A" / "x.png", (8, 8)), "no B/"),
+        (lambda p: save_png(p / "odd.png", (9, 8)), "even width"),
+    ],
+)
+def test_bad_pairs_are_one_line_errors(tmp_path, make, words):
+    from gankit.errors import DataError
+
+    make(tmp_path)
+    with pytest.raises(DataError, match=words):
+        build_pairs(tmp_path)
+
+
+def test_gray2color_pairs_grey_with_colour(tmp_path):
+    for i in range(4):
+        save_png(tmp_path / f"{i}.png", (12, 12), "RGB")
+    overrides = [f"data.path={tmp_path}", "data.img_size=8", "data.workers=0"]
+    overrides.append("data.test_fraction=0.25")
+    data = build_data(resolve_config(data="gray2color", overrides=overrides).data, 0)
+    a, b = data.pairs(4, "train")
+    assert a.shape == (3, 1, 8, 8) and b.shape == (3, 3, 8, 8)  # 1 of 4 held out for test
+    luma = (0.299 * b[:, 0] + 0.587 * b[:, 1] + 0.114 * b[:, 2])[:, None]
+    torch.testing.assert_close(a, luma, atol=2 / 255, rtol=0)
