@@ -63,6 +63,26 @@ def tiny_jsb_json() -> Path:
     return path
 
 
+def tiny_unpaired_folder() -> Path:
+    """trainA/ (grey squares) and trainB/ (grey discs), 6 each, with testA/ and testB/: written
+    once per session under the temp folder."""
+    from PIL import Image, ImageDraw
+
+    root = Path(tempfile.gettempdir()) / f"gankit-tests-{os.getuid()}" / "unpaired"
+    if not (root / "done").exists():
+        for split, n in (("train", 6), ("test", 2)):
+            for domain in ("A", "B"):
+                (root / f"{split}{domain}").mkdir(parents=True, exist_ok=True)
+                for i in range(n):
+                    img = Image.new("RGB", (12, 12))
+                    box = (2 + i % 3, 2, 9, 9 + i % 3)
+                    draw = ImageDraw.Draw(img)
+                    (draw.rectangle if domain == "A" else draw.ellipse)(box, fill=(200, 90, 40))
+                    img.save(root / f"{split}{domain}" / f"{i}.png")
+        (root / "done").touch()
+    return root
+
+
 def music_tiny() -> list[str]:
     """Tiny JSB data: 1-bar segments [1, 16, 48] of `tiny_jsb_json()`."""
     return [f"data.path={tiny_jsb_json()}", "data.bars=1"]
@@ -80,6 +100,13 @@ def model_case(name: str) -> tuple[str, list[str]]:
     if "hidden_dim" in fields:  # a text model: only the options its config has
         keep = [o for o in TEXT_TINY if not o.startswith("model.") or o[6:].split("=")[0] in fields]
         return "text", keep + TRAIN_TINY
+    if getattr(entry.obj, "data_kind", "") == "unpaired":
+        tiny = ["model.g_channels=4", "model.d_channels=4", "model.d_layers=1", "model.g_blocks=1"]
+        data = [f"data.path={tiny_unpaired_folder()}", "data.img_size=8", "data.workers=0"]
+        return "unpaired-folder", [*data, *tiny, "model.pool_size=4", *TRAIN_TINY]
+    if getattr(entry.obj, "data_kind", "") == "paired":
+        tiny = ["model.g_channels=4", "model.d_channels=4", "model.d_layers=1"]
+        return "edges2digits", ["data.img_size=16", *tiny, *TRAIN_TINY]
     if getattr(entry.obj, "data_kind", "") == "music":
         nets = MUSIC_GAN_TINY if "g_channels" in fields else ["model.hidden=8"]
         return "jsb-chorales", music_tiny() + nets + TRAIN_TINY

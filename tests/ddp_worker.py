@@ -16,7 +16,9 @@ def run(out: Path, model: str, data: str, overrides: list[str], resume_to: int =
     trainer = api.train(None, model, data, overrides, out)
     if resume_to:
         trainer = api.resume(out, steps=resume_to)
-    torch.save(trainer.model.nets.state_dict(), out / f"nets_rank{trainer.ranks.rank}.pt")
+    # the weights; buffers (batch-norm statistics, CycleGAN's pool of fakes) are per process
+    weights = {k: p.detach() for k, p in trainer.model.nets.named_parameters()}
+    torch.save(weights, out / f"nets_rank{trainer.ranks.rank}.pt")
 
 
 def main(root: Path) -> None:

@@ -23,6 +23,8 @@ from gankit.data.images import IDX_FILES, ImageConfig, ImageSet, read_idx, to_fl
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
+from .conftest import tiny_unpaired_folder
+
 # ---------------------------------------------------------------- tiny fake files
 
 
@@ -96,6 +98,26 @@ def _folder(tmp: Path, mp) -> list[str]:
     return [f"data.path={fake_folder(tmp / 'imgs')}", "data.workers=0", "data.img_size=8"]
 
 
+def fake_usps(path: Path) -> Path:
+    """USPS's HDF5 layout with 12 train and 5 test random digits."""
+    import h5py
+
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        for split, n in (("train", 12), ("test", 5)):
+            f[f"{split}/data"] = rng.random((n, 256), dtype=np.float32)
+            f[f"{split}/target"] = np.arange(n) % 10
+    return path
+
+
+def _paired(tmp: Path) -> list[str]:
+    for split, n in (("train", 5), ("test", 2)):
+        for i in range(n):
+            png(tmp / "pairs" / split / "A" / f"{i}.png", (12, 10), "L", 20 * i)
+            png(tmp / "pairs" / split / "B" / f"{i}.png", (12, 10), "RGB", (i, 0, 0))
+    return [f"data.path={tmp / 'pairs'}", "data.img_size=8", "data.workers=0", "data.channels_a=1"]
+
+
 def _text(tmp: Path, mp) -> list[str]:
     from .conftest import TINY_TEXT
 
@@ -151,6 +173,12 @@ FAKES = {
     "chinese-poems": _text,
     "shakespeare": _text,
     "oracle": _oracle,
+    "edges2digits": lambda tmp, mp: ["data.img_size=16"],
+    "paired-folder": lambda tmp, mp: _paired(tmp),
+    "unpaired-folder": lambda tmp, mp: [f"data.path={tiny_unpaired_folder()}", "data.img_size=8"],
+    "mnist-usps": lambda tmp, mp: [f"data.usps_path={fake_usps(tmp / 'usps.h5')}"],
+    "gray2color": lambda tmp, mp: [*_folder(tmp, mp)[::2], "data.test_fraction=0.25"],
+    "edges2fashion": lambda tmp, mp: [*_fashion(tmp, mp), "data.crop=12", "data.flip=true"],
     "jsb-chorales": _jsb,
     "bach-music21": _bach,
     "midi-folder": _midi,
@@ -189,6 +217,9 @@ def test_every_registered_dataset_keeps_the_contract(registered):
     data = build_data(cfg, seed=1)
     x, y = split_batch(data.batch(7))
     info = data.info()
+    if info.get("kind") in ("paired", "unpaired"):  # (a, b): b is what a model makes
+        assert x.shape == (7, info["channels_a"], *data.shape[1:])
+        x, y = y, None
     # text is token ids; everything else floats
     assert x.shape == (7, *data.shape)
     assert x.dtype == (torch.int64 if info.get("kind") == "text" else torch.float32)

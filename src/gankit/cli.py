@@ -1,4 +1,4 @@
-"""The `gankit` command: list, train, sample, eval, export, report."""
+"""The `gankit` command: list, train, sample, eval, translate, export, report."""
 
 from __future__ import annotations
 
@@ -310,6 +310,25 @@ def eval_(
         row["data"] = data
     RunDir.open(run_dir).append_metrics(row)
     typer.echo(json.dumps({"step": step, **results}))
+
+
+@app.command()
+def translate(
+    run_dir: Annotated[Path, typer.Argument(help="a run of a translator (pix2pix, cyclegan)")],
+    inputs: Annotated[list[Path], typer.Argument(help="image files or folders of images")],
+    out: Annotated[Path, typer.Option(help="folder for the translations (same file names)")],
+    direction: Annotated[str, typer.Option(help="AtoB or BtoA (CycleGAN)")] = "AtoB",
+    max_pixels: Annotated[
+        int, typer.Option(help="larger images are translated in tiles with blended seams")
+    ] = 1024 * 1024,
+) -> None:
+    """Translate your own images of any size with a trained pix2pix or CycleGAN."""
+    from gankit import api
+    from gankit.translate import translate_files
+
+    model = api.load(run_dir)
+    written = translate_files(model, list(inputs), out, direction, max_pixels)
+    typer.echo(f"wrote {len(written)} translated image(s) to {out}")
 
 
 @app.command()

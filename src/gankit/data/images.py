@@ -582,6 +582,23 @@ class _Decode(torch.utils.data.Dataset):
         return F.center_crop(x, [self.size, self.size]), True
 
 
+def decode_files(
+    files: list[Path], size: int, channels: int, workers: int
+) -> tuple[Tensor, Tensor]:
+    """uint8 [N, C, size, size] of the files (resized by the shorter side, centre-cropped) and
+    which of them could be read [N] bool, decoded by `workers` processes."""
+    images = torch.empty(len(files), channels, size, size, dtype=torch.uint8)
+    ok = torch.empty(len(files), dtype=torch.bool)
+    loader = torch.utils.data.DataLoader(
+        _Decode(files, size, channels), batch_size=64, num_workers=workers
+    )
+    start = 0
+    for x, good in loader:
+        images[start : start + len(x)], ok[start : start + len(x)] = x, good
+        start += len(x)
+    return images, ok
+
+
 def user_folder(cfg, what: str) -> Path:
     """The folder `cfg.path` as an absolute path (saved back into cfg, so the run can be resumed
     from any folder); a one-line error when it is not given or not a folder."""
@@ -640,15 +657,7 @@ def folder(cfg: FolderConfig, seed: int) -> ImageSet:
     tops = sorted({r.parts[0] for r in rel if len(r.parts) > 1})
     classes = cfg.labels == "auto" and len(tops) >= 2 and all(len(r.parts) > 1 for r in rel)
 
-    images = torch.empty(len(files), c, size, size, dtype=torch.uint8)
-    ok = torch.empty(len(files), dtype=torch.bool)
-    loader = torch.utils.data.DataLoader(
-        _Decode(files, size, c), batch_size=64, num_workers=cfg.workers
-    )
-    start = 0
-    for x, good in loader:
-        images[start : start + len(x)], ok[start : start + len(x)] = x, good
-        start += len(x)
+    images, ok = decode_files(files, size, c, cfg.workers)
 
     bad = [str(r) for r, good in zip(rel, ok.tolist(), strict=True) if not good]
     if len(bad) == len(files):

@@ -71,6 +71,11 @@ class GANModel(nn.Module):
             return torch.randn(n * r.world, self.z_dim, device=self.device)[r.rank * n :][:n]
         return torch.randn(n, self.z_dim, device=self.device)
 
+    def fixed_inputs(self, data, n: int, generator: torch.Generator) -> Tensor:
+        """What the Trainer's snapshots feed `sample(z=...)` at every snapshot: noise here; a
+        translator takes held-out inputs from `data` instead."""
+        return self.noise(n, generator)
+
     def update(
         self,
         name: str,

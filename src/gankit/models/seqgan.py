@@ -222,7 +222,6 @@ class TextModel(GANModel):
         return loss.detach()
 
 
-
 @register_model("text-mle", config=TextMLEConfig)
 class TextMLE(TextModel):
     """An LSTM language model trained by maximum likelihood: the baseline of text GANs."""

@@ -109,7 +109,9 @@ class Trainer:
                 self.grid_row
             )
             n_fixed = len(self.fixed_labels)
-        self.fixed_z = self.model.noise(n_fixed, torch.Generator().manual_seed(t.seed + 1))
+        self.fixed_z = self.model.fixed_inputs(
+            self.data, n_fixed, torch.Generator().manual_seed(t.seed + 1)
+        )
         self.metric_names = list(t.metrics) or list(self.data.default_metrics)
         check_metrics(self.metric_names, self.data)  # before training, not after
         self.step = 0

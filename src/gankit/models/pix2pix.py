@@ -1,0 +1,168 @@
+"""pix2pix (Isola et al. 2017, "Image-to-Image Translation with Conditional Adversarial
+Networks"): a U-Net G translates A into B; a PatchGAN D judges (A, B) pairs patch by patch; G's
+loss is the cGAN loss plus lambda * L1 to the target."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gankit.errors import ConfigError, GankitError
+from gankit.losses import d_loss_bce, g_loss_nonsaturating
+from gankit.models.base import (
+    GANModel,
+    adam,
+    check_optimizer_options,
+    linear_decay,
+    set_requires_grad,
+)
+from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
+from gankit.registry import register_model
+
+
+@dataclass
+class Pix2PixConfig:
+    name: str = "pix2pix"
+    g_channels: int = 64  # U-Net width at full resolution (64, 128, 256, then 512)
+    d_channels: int = 64
+    d_layers: int = 3  # PatchGAN depth: 3 gives the paper's 70x70 patches
+    norm: str = "batch"  # batch | instance
+    dropout: float = 0.5  # in the U-Net's three levels next to its bottleneck
+    lambda_l1: float = 100.0  # weight of L1(G(a), b); 0 = cGAN alone
+    gan_weight: float = 1.0  # weight of the cGAN loss; 0 = L1 alone (the paper's ablation)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay_start: float = 1.0
+
+    def validate(self) -> None:
+        check_optimizer_options(self)
+        if self.norm not in NORMS:
+            raise ConfigError(f"model.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        if self.lambda_l1 < 0 or self.gan_weight < 0 or self.lambda_l1 + self.gan_weight == 0:
+            raise ConfigError("model.lambda_l1 and model.gan_weight must be >= 0, not both 0")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        for key in ("g_channels", "d_channels", "d_layers"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
+
+
+@register_model("pix2pix", config=Pix2PixConfig)
+class Pix2Pix(GANModel):
+    """pix2pix: U-Net G(a), PatchGAN D(a, b); G minimises cGAN + lambda * L1 (Isola et al. 2017).
+
+    Its "noise" is the input: `sample(z=pairs)` with pairs [n, C_a + C_b, H, W] gives panels
+    input | output | target side by side; `translate(a)` gives G(a)."""
+
+    uses_data_info = True
+    data_kind: ClassVar[str] = "paired"
+
+    def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
+        super().__init__(cfg, data_shape, num_classes)
+        info = data_info or {}
+        if info.get("kind") != "paired":
+            raise ConfigError(
+                f"model {cfg.name!r} translates paired images: use --data edges2digits, "
+                "edges2fashion, gray2color or paired-folder"
+            )
+        self.channels = (int(info["channels_a"]), int(info["channels_b"]))
+        size = self.data_shape[-1]
+        depth = int(math.log2(size)) if size >= 4 else 0
+        if 2**depth != size or self.data_shape[-2] != size:
+            raise ConfigError(
+                f"pix2pix's U-Net needs square images with a power-of-two side, got "
+                f"{list(self.data_shape[1:])}; set data.img_size (or data.crop) to 32, 64, 128 ..."
+            )
+        c_a, c_b = self.channels
+        self.nets["G"] = UNetGenerator(c_a, c_b, depth, cfg.g_channels, cfg.norm, cfg.dropout)
+        self.nets["D"] = PatchDiscriminator(c_a + c_b, cfg.d_channels, cfg.d_layers, cfg.norm)
+
+    def configure_optimizers(self):
+        betas = (self.cfg.beta1, self.cfg.beta2)
+        return {
+            "G": adam(self.nets["G"].parameters(), self.cfg.lr_g, betas),
+            "D": adam(self.nets["D"].parameters(), self.cfg.lr_d, betas),
+        }
+
+    def configure_schedulers(self, total_steps: int):
+        return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
+
+    def train_step(self, batch, step: int) -> dict[str, Tensor]:
+        a, b = batch  # [B, C_a, H, W], [B, C_b, H, W]
+        cfg, D = self.cfg, self.nets["D"]
+        fake = self.nets["G"](a)
+        logs = {}
+        if cfg.gan_weight:
+            # D judges pairs: is b (or G's output) a plausible translation of this a?
+            d_real, d_fake = D(torch.cat([a, b], 1)), D(torch.cat([a, fake.detach()], 1))
+            loss_d = 0.5 * d_loss_bce(d_real, d_fake)  # halved, as the paper slows D down
+            self.update("D", loss_d)
+            logs["loss/D"] = loss_d.detach()
+        set_requires_grad(D, False)
+        l1 = F.l1_loss(fake, b)
+        loss_g = cfg.lambda_l1 * l1
+        if cfg.gan_weight:
+            loss_g = loss_g + cfg.gan_weight * g_loss_nonsaturating(D(torch.cat([a, fake], 1)))
+        self.update("G", loss_g)
+        set_requires_grad(D, True)
+        return {"loss/G": loss_g.detach(), "loss/l1": l1.detach(), **logs}
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        raise GankitError(
+            "pix2pix translates images rather than drawing them from noise: "
+            "use `gankit translate RUN INPUT...`"
+        )
+
+    def fixed_inputs(self, data, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Held-out (a, b) pairs stacked along channels: what snapshots translate."""
+        a, b = data.pairs(n, "test" if "test" in data.info().get("splits", []) else "train")
+        return torch.cat([a, b], 1).to(self.device)
+
+    def input_channels(self, direction: str = "AtoB") -> int:
+        self._check_direction(direction)
+        return self.channels[0]
+
+    def size_multiple(self, direction: str = "AtoB") -> int:
+        """Input sides must be multiples of this (the U-Net halves them this often)."""
+        return self.nets["G"].multiple
+
+    def _check_direction(self, direction: str) -> None:
+        if direction != "AtoB":
+            raise GankitError("pix2pix translates A to B only; drop --direction (or use AtoB)")
+
+    @torch.no_grad()
+    def translate(self, a: Tensor, direction: str = "AtoB") -> Tensor:
+        """G(a) [N, C_b, H, W] in eval mode (dropout stays on: pix2pix's test-time noise)."""
+        self._check_direction(direction)
+        G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
+        was_training = G.training
+        G.eval()
+        for m in G.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.train()
+        # the dropout masks from a forked, fixed RNG: the same input gives the same output, and
+        # training's random stream (hence exact resume) is left alone
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(0)
+            try:
+                return G(a.to(self.device)).float()
+            finally:
+                G.train(was_training)
+
+    @torch.no_grad()
+    def sample(self, n=None, z=None, seed=None, labels=None) -> Tensor:
+        """Panels input | output | target [n, C_b, H, 3W] of pairs z [n, C_a + C_b, H, W]."""
+        if z is None:
+            self.noise(n or 0)  # raises: there is nothing to translate
+        c_a, c_b = self.channels
+        a, b = z[:, :c_a], z[:, c_a:]
+        out = self.translate(a)
+        a_shown = a.expand(-1, c_b, -1, -1) if c_a == 1 else a[:, :c_b]
+        return torch.cat([a_shown.to(out.device), out, b.to(out.device)], -1)

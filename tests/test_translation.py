@@ -1,0 +1,405 @@
+"""Image-to-image translation: the nets (shapes, skips, patch sizes), paired data, pix2pix."""
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gankit.config import resolve_config
+from gankit.data import build_data
+from gankit.data.images import ImageConfig
+from gankit.data.paired import PairedSet
+from gankit.errors import ConfigError, GankitError
+from gankit.models import build_model
+from gankit.nn.translation import (
+    PatchDiscriminator,
+    ResnetGenerator,
+    UNetGenerator,
+    receptive_field,
+)
+
+from .conftest import model_case
+
+
+@pytest.mark.parametrize("size, n_down", [(16, 4), (32, 5), (256, 8)])
+def test_unet_maps_images_to_images_of_the_same_size(size, n_down):
+    G = UNetGenerator(1, 3, n_down, width=8).eval()
+    y = G(torch.randn(2, 1, size, size))
+    assert y.shape == (2, 3, size, size) and y.abs().max() <= 1
+    dropouts = [m for m in G.modules() if isinstance(m, torch.nn.Dropout)]
+    assert len(dropouts) == min(3, n_down - 2)
+
+
+def test_unet_output_pixels_depend_most_on_the_input_around_them():
+    """The skips carry detail straight across: an output pixel's strongest input is nearby."""
+    torch.manual_seed(0)
+    G = UNetGenerator(1, 1, 4, width=8).eval()
+    x = torch.randn(1, 1, 16, 16, requires_grad=True)
+    G(x)[0, 0, 5, 9].backward()
+    grad = x.grad[0, 0].abs()
+    assert grad[2:9, 6:13].sum() > 0.8 * grad.sum()  # most of it within 3 pixels
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_patchgan_logit_sees_its_receptive_field(n_layers):
+    D = PatchDiscriminator(3, width=8, n_layers=n_layers).eval()
+    size = 160
+    x = torch.randn(1, 3, size, size, requires_grad=True)
+    out = D(x)
+    i = out.shape[-1] // 2
+    out[0, 0, i, i].backward()
+    cols = (x.grad[0].abs().sum((0, 1)) > 0).nonzero()
+    seen = int(cols.max() - cols.min() + 1)
+    assert seen == receptive_field(n_layers)
+    assert receptive_field(3) == 70  # pix2pix's 70x70 PatchGAN
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_resnet_generator_shapes(norm):
+    G = ResnetGenerator(3, 1, blocks=2, width=8, norm=norm)
+    assert G(torch.randn(2, 3, 20, 28)).shape == (2, 1, 20, 28)
+
+
+# ---------------------------------------------------------------- paired data and pix2pix
+
+
+def twin_set(flip=True, crop=3) -> PairedSet:
+    """A = B: whatever happens to a pair must happen to both halves alike."""
+    x = torch.randint(0, 256, (6, 1, 5, 5), dtype=torch.uint8, generator=torch.Generator())
+    return PairedSet(ImageConfig(name="twins", flip=flip), 0, (x, None), (x, None), "t", crop)
+
+
+def test_pairs_are_shuffled_flipped_and_cropped_together():
+    data = twin_set()
+    for _ in range(4):
+        a, b = data.batch(4)
+        assert a.shape == b.shape == (4, 1, 3, 3) and torch.equal(a, b)
+    a, b = data.pairs(6, "train")
+    assert torch.equal(a, b) and a.shape == (6, 1, 3, 3)
+
+
+def test_paired_state_restores_the_crops_too():
+    data = twin_set()
+    data.batch(3)
+    state = copy.deepcopy(data.state_dict())
+    want = [data.batch(4) for _ in range(3)]
+    again = twin_set()
+    again.load_state_dict(state)
+    for a, _ in want:
+        assert torch.equal(again.batch(4)[0], a)
+
+
+def test_edges2digits_inputs_are_canny_edges_of_the_targets():
+    from skimage.feature import canny
+
+    data = build_data(resolve_config(data="edges2digits").data, seed=0)
+    a, b = data.pairs(3, "test")
+    assert a.shape == b.shape == (3, 1, 32, 32) and data.info()["channels_a"] == 1
+    img = ((b[0, 0] + 1) * 127.5).round().numpy() / 255
+    assert torch.equal(a[0, 0] > 0, torch.from_numpy(canny(img, sigma=1.0)))
+
+
+def pix2pix(*extra):
+    data_name, tiny = model_case("pix2pix")
+    cfg = resolve_config(model="pix2pix", data=data_name, overrides=tiny + list(extra))
+    data = build_data(cfg.data, seed=0)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, data.shape, data_info=data.info())
+    return model, data
+
+
+def test_pix2pix_g_loss_is_cgan_plus_lambda_l1():
+    model, data = pix2pix("model.lambda_l1=7")
+    a, b = data.batch(4)
+    torch.manual_seed(1)  # the same dropout masks in both forward passes of G
+    want_l1 = F.l1_loss(model.nets["G"](a), b).item()
+    torch.manual_seed(1)
+    logs = model.train_step((a, b), 0)
+    assert logs["loss/l1"].item() == pytest.approx(want_l1, rel=1e-6)
+    gan_term = logs["loss/G"].item() - 7 * want_l1  # softplus(-D(a, G(a))) averaged: > 0
+    assert 0 < gan_term < 10 and math.isfinite(logs["loss/D"].item())
+
+
+def test_l1_alone_leaves_d_untouched():
+    model, data = pix2pix("model.gan_weight=0")
+    d0 = copy.deepcopy(model.nets["D"].state_dict())
+    g0 = copy.deepcopy(model.nets["G"].state_dict())
+    logs = model.train_step(data.batch(4), 0)
+    assert "loss/D" not in logs
+    assert logs["loss/G"].item() == pytest.approx(100 * logs["loss/l1"].item())
+    assert all(torch.equal(v, model.nets["D"].state_dict()[k]) for k, v in d0.items())
+    assert any(not torch.equal(v, model.nets["G"].state_dict()[k]) for k, v in g0.items())
+
+
+def test_pix2pix_samples_are_input_output_target_panels():
+    model, data = pix2pix()
+    z = model.fixed_inputs(data, 5, torch.Generator())
+    panels = model.sample(z=z)
+    a, b = data.pairs(5, "test")
+    assert panels.shape == (5, 1, 16, 48)
+    assert torch.equal(panels[..., :16], a) and torch.equal(panels[..., 32:], b)
+    torch.testing.assert_close(panels[..., 16:32], model.translate(a))
+    assert torch.equal(model.translate(a), model.translate(a))  # fixed dropout masks
+    with pytest.raises(GankitError, match="gankit translate"):
+        model.sample(4)
+
+
+def test_pix2pix_needs_paired_data():
+    cfg = resolve_config(model="pix2pix", data="digits")
+    data = build_data(cfg.data, seed=0)
+    with pytest.raises(ConfigError, match="paired images"):
+        build_model(cfg.model, data.shape, data_info=data.info())
+
+
+# ---------------------------------------------------------------- gankit translate
+
+
+@pytest.fixture(scope="module")
+def pix2pix_run(tmp_path_factory):
+    from gankit import api
+
+    data_name, tiny = model_case("pix2pix")
+    out = tmp_path_factory.mktemp("p2p") / "run"
+    api.train(None, "pix2pix", data_name, [*tiny, "train.steps=2"], out)
+    return out
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    from gankit.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def save_png(path, size, mode="L"):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = 128 if mode == "L" else (200, 10, 10)
+    Image.new(mode, size, color).save(path)
+    return path
+
+
+def test_translate_keeps_names_and_sizes(pix2pix_run, tmp_path, capsys):
+    from PIL import Image
+
+    one = save_png(tmp_path / "in" / "odd.png", (37, 23))
+    save_png(tmp_path / "in" / "sub" / "colour.png", (16, 16), "RGB")
+    code, out, err = cli(capsys, "translate", pix2pix_run, one.parent, "--out", tmp_path / "out")
+    assert code == 0, err
+    assert Image.open(tmp_path / "out" / "odd.png").size == (37, 23)
+    assert Image.open(tmp_path / "out" / "colour.png").size == (16, 16)
+    assert "converted 1 image(s) to grey" in err  # the model was trained on grey images
+
+
+def test_large_images_are_tiled_seamlessly():
+    from gankit.translate import run_padded, run_tiled
+
+    x = torch.randn(1, 1, 70, 45)
+    double = lambda t: 2 * t  # noqa: E731  (pointwise: tiles must add up to the whole)
+    torch.testing.assert_close(run_tiled(double, x, tile=16, multiple=8, overlap=4), 2 * x)
+    assert run_padded(double, x, 16).shape == x.shape
+
+
+def test_tiled_translation_matches_the_image_size(pix2pix_run, tmp_path, capsys):
+    from PIL import Image
+
+    big = save_png(tmp_path / "big.png", (70, 50))
+    code, _, err = cli(
+        capsys, "translate", pix2pix_run, big, "--out", tmp_path / "o", "--max-pixels", 100
+    )
+    assert code == 0, err
+    assert Image.open(tmp_path / "o" / "big.png").size == (70, 50)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--direction", "BtoA"], "A to B only"),
+        (["--direction", "sideways"], "AtoB or BtoA"),
+        (["--out", "{in}"], "is one of the inputs"),
+    ],
+)
+def test_translate_mistakes(pix2pix_run, tmp_path, capsys, args, words):
+    img = save_png(tmp_path / "in" / "a.png", (8, 8))
+    before = img.read_bytes()
+    args = [a.format(**{"in": tmp_path / "in"}) for a in args]
+    out = [] if "--out" in args else ["--out", tmp_path / "out"]
+    code, _, err = cli(capsys, "translate", pix2pix_run, img, *out, *args)
+    assert code == 2 and words in err and err.count("\n") == 1
+    assert img.read_bytes() == before
+
+
+def test_translate_needs_a_translator(tmp_path, capsys):
+    from gankit import api
+
+    from .conftest import TINY
+
+    api.train(None, "gan", "ring", [*TINY, "train.steps=2"], tmp_path / "gan")
+    img = save_png(tmp_path / "a.png", (8, 8))
+    code, _, err = cli(capsys, "translate", tmp_path / "gan", img, "--out", tmp_path / "o")
+    assert code == 2 and "does not translate" in err
+
+
+# ---------------------------------------------------------------- a person's own pairs
+
+
+def paired_folder(tmp_path, **sizes):
+    for i in range(3):
+        save_png(tmp_path / "A" / f"p{i}.png", sizes.get(f"a{i}", (10, 10)))
+        save_png(tmp_path / "B" / f"p{i}.png", sizes.get(f"b{i}", (10, 10)), "RGB")
+    return tmp_path
+
+
+def build_pairs(path, *extra):
+    overrides = [f"data.path={path}", "data.img_size=8", "data.workers=0", *extra]
+    return build_data(resolve_config(data="paired-folder", overrides=overrides).data, 0)
+
+
+def test_paired_folder_of_a_and_b(tmp_path, capsys):
+    data = build_pairs(paired_folder(tmp_path), "data.channels_a=1")
+    a, b = data.batch(3)
+    assert a.shape == (3, 1, 8, 8) and b.shape == (3, 3, 8, 8)
+    assert capsys.readouterr().err == ""  # grey A, colour B: nothing converted
+    build_pairs(tmp_path)  # A wanted in colour: the grey A images are converted, and it says so
+    assert "converted 3 image(s)" in capsys.readouterr().err
+
+
+def test_side_by_side_pairs_are_cut_in_half(tmp_path):
+    from PIL import Image
+
+    img = Image.new("RGB", (20, 10), (255, 0, 0))
+    img.paste((0, 0, 255), (10, 0, 20, 10))  # A red, B blue
+    img.save(tmp_path / "ab.png")
+    a, b = build_pairs(tmp_path).pairs(1, "train")
+    assert a[0, 0].mean() > 0.9 and a[0, 2].mean() < -0.9  # red
+    assert b[0, 2].mean() > 0.9 and b[0, 0].mean() < -0.9  # blue
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: (paired_folder(p), (p / "B" / "p1.png").unlink()), "has no B/ twin"),
+        (lambda p: paired_folder(p, b2=(12, 10)), "A is 10x10 but B is 12x10"),
+        (lambda p: save_png(p / "A" / "x.png", (8, 8)), "no B/"),
+        (lambda p: save_png(p / "odd.png", (9, 8)), "even width"),
+    ],
+)
+def test_bad_pairs_are_one_line_errors(tmp_path, make, words):
+    from gankit.errors import DataError
+
+    make(tmp_path)
+    with pytest.raises(DataError, match=words):
+        build_pairs(tmp_path)
+
+
+def test_gray2color_pairs_grey_with_colour(tmp_path):
+    for i in range(4):
+        save_png(tmp_path / f"{i}.png", (12, 12), "RGB")
+    overrides = [f"data.path={tmp_path}", "data.img_size=8", "data.workers=0"]
+    overrides.append("data.test_fraction=0.25")
+    data = build_data(resolve_config(data="gray2color", overrides=overrides).data, 0)
+    a, b = data.pairs(4, "train")
+    assert a.shape == (3, 1, 8, 8) and b.shape == (3, 3, 8, 8)  # 1 of 4 held out for test
+    luma = (0.299 * b[:, 0] + 0.587 * b[:, 1] + 0.114 * b[:, 2])[:, None]
+    torch.testing.assert_close(a, luma, atol=2 / 255, rtol=0)
+
+
+# ---------------------------------------------------------------- CycleGAN
+
+
+def cyclegan(*extra):
+    data_name, tiny = model_case("cyclegan")
+    cfg = resolve_config(model="cyclegan", data=data_name, overrides=tiny + list(extra))
+    data = build_data(cfg.data, seed=0)
+    torch.manual_seed(0)
+    return build_model(cfg.model, data.shape, data_info=data.info()), data
+
+
+def test_image_pool_keeps_the_last_fakes_and_mixes_old_ones_in():
+    from gankit.models.cyclegan import ImagePool
+
+    torch.manual_seed(0)
+    pool = ImagePool(4, (1, 2, 2))
+    first = torch.arange(4.0)[:, None, None, None].expand(4, 1, 2, 2)
+    assert torch.equal(pool(first), first)  # filling up: the new fakes themselves
+    out = pool(torch.full((200, 1, 2, 2), 9.0))
+    old = (out != 9).all((1, 2, 3)).sum()
+    assert 0 < old <= 4  # some older fakes came back, each at most once
+    assert int(pool.count) == 4 and "images" in pool.state_dict()
+
+
+def test_cycle_loss_is_the_round_trip_l1():
+    model, data = cyclegan("model.lambda_identity=0")
+    a, b = data.batch(4)
+    n = model.nets
+    want = F.l1_loss(n["G_BA"](n["G_AB"](a)), a) + F.l1_loss(n["G_AB"](n["G_BA"](b)), b)
+    logs = model.train_step((a, b), 0)
+    assert logs["loss/cycle"].item() == pytest.approx(want.item(), rel=1e-5)
+    assert "loss/identity" not in logs
+
+
+def test_cyclegan_panels_and_both_directions():
+    model, data = cyclegan()
+    z = model.fixed_inputs(data, 2, torch.Generator())
+    panels = model.sample(z=z)
+    assert panels.shape == (4, 3, 8, 24)
+    a, b = data.pairs(2, "test")
+    torch.testing.assert_close(panels[:2, :, :, 8:16], model.translate(a, "AtoB"))
+    torch.testing.assert_close(panels[2:, :, :, 8:16], model.translate(b, "BtoA"))
+    with pytest.raises(GankitError, match="AtoB or BtoA"):
+        model.translate(a, "up")
+
+
+def test_identity_loss_needs_equal_channels(tmp_path):
+    with pytest.raises(ConfigError, match="lambda_identity"):
+        cyclegan("data.channels_a=1")
+
+
+def test_cyclegan_resumes_exactly_pools_included(tmp_path):
+    from gankit import api
+
+    data_name, tiny = model_case("cyclegan")
+    opts = [*tiny, "train.steps=6", "train.ckpt_every=3"]
+    straight = api.train(None, "cyclegan", data_name, opts, tmp_path / "a")
+    api.train(None, "cyclegan", data_name, opts, tmp_path / "b")
+    (tmp_path / "b" / "checkpoints" / "step_0000006.pt").unlink()  # as if killed after step 3
+    resumed = api.resume(tmp_path / "b")
+    a, b = straight.model.nets.state_dict(), resumed.model.nets.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a) and int(a["pool_A.count"]) > 0
+
+
+def test_translate_a_to_b_and_back_with_cyclegan(tmp_path, capsys):
+    from gankit import api
+
+    data_name, tiny = model_case("cyclegan")
+    api.train(None, "cyclegan", data_name, [*tiny, "train.steps=2"], tmp_path / "run")
+    img = save_png(tmp_path / "x.png", (10, 14), "RGB")
+    for direction in ("AtoB", "BtoA"):
+        out = tmp_path / direction
+        code, _, err = cli(
+            capsys, "translate", tmp_path / "run", img, "--out", out, "--direction", direction
+        )
+        assert code == 0, err and (out / "x.png").is_file()
+
+
+def test_mnist_usps_keeps_labels_and_names_a_missing_file(tmp_path):
+    from gankit.errors import DataError
+
+    from .test_images import fake_usps
+
+    path = fake_usps(tmp_path / "usps.h5")
+    data = build_data(
+        resolve_config(data="mnist-usps", overrides=[f"data.usps_path={path}"]).data, 0
+    )
+    a, b = data.batch(3)
+    assert a.shape == b.shape == (3, 1, 32, 32)
+    usps = data.domain("B")
+    assert usps.num_classes == 10 and len(usps.test[0]) == 5
+    missing = [f"data.usps_path={tmp_path / 'nope.h5'}"]
+    with pytest.raises(DataError, match="nope.h5 does not exist"):
+        build_data(resolve_config(data="mnist-usps", overrides=missing).data, 0)
