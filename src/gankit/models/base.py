@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import ClassVar
@@ -133,12 +134,8 @@ class GANModel(nn.Module):
             args = (z.to(self.device), labels.to(self.device))
         else:
             args = (z.to(self.device),)
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(G):
             return G(*args).float()
-        finally:
-            G.train(was_training)
 
     def enable_ema(self, decay: float) -> None:
         """Keeps G_ema, a moving average of G's weights, used for sampling and evaluation."""
@@ -163,6 +160,17 @@ class GANModel(nn.Module):
         torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - decay)
         for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
             b_ema.copy_(b)
+
+
+@contextlib.contextmanager
+def eval_mode(net: nn.Module):
+    """`net` in eval mode for the block, then back in the mode it was in."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:

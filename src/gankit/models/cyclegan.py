@@ -14,13 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError, GankitError
-from gankit.models.base import (
-    GANModel,
-    adam,
-    check_optimizer_options,
-    linear_decay,
-    set_requires_grad,
-)
+from gankit.models.base import adam, check_optimizer_options, eval_mode, set_requires_grad
+from gankit.models.translator import Translator, as_channels
 from gankit.nn.translation import NORMS, PatchDiscriminator, ResnetGenerator
 from gankit.registry import register_model
 
@@ -88,13 +83,12 @@ class CycleGANConfig:
 
 
 @register_model("cyclegan", config=CycleGANConfig)
-class CycleGAN(GANModel):
+class CycleGAN(Translator):
     """CycleGAN (Zhu et al. 2017): A <-> B without pairs, held together by cycle consistency.
 
     `sample(z=[a, b] stacked along channels)` gives panels a | G_AB(a) | G_BA(G_AB(a)) and
     b | G_BA(b) | G_AB(G_BA(b)); `translate(x, "AtoB" | "BtoA")` one direction."""
 
-    uses_data_info = True
     data_kind: ClassVar[str] = "unpaired"
 
     def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
@@ -129,9 +123,6 @@ class CycleGAN(GANModel):
         critics = itertools.chain(n["D_A"].parameters(), n["D_B"].parameters())
         return {"G": adam(gens, self.cfg.lr_g, betas), "D": adam(critics, self.cfg.lr_d, betas)}
 
-    def configure_schedulers(self, total_steps: int):
-        return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
-
     def enable_ema(self, decay: float) -> None:
         raise ConfigError("CycleGAN keeps no EMA of its generators; drop train.ema")
 
@@ -164,18 +155,6 @@ class CycleGAN(GANModel):
         return {"loss/G": loss_g.detach(), "loss/D": loss_d.detach(), **logs}
 
     # ------------------------------------------------------------ translating
-    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        raise GankitError(
-            "CycleGAN translates images rather than drawing them from noise: "
-            "use `gankit translate RUN INPUT... --direction AtoB|BtoA`"
-        )
-
-    def fixed_inputs(self, data, n: int, generator: torch.Generator | None = None) -> Tensor:
-        split = "test" if "test" in data.info().get("splits", []) else "train"
-        a, b = data.pairs(n, split)
-        k = min(len(a), len(b))
-        return torch.cat([a[:k], b[:k]], 1).to(self.device)
-
     def input_channels(self, direction: str = "AtoB") -> int:
         return self.channels[self._net(direction) == "G_BA"]
 
@@ -190,35 +169,25 @@ class CycleGAN(GANModel):
     @torch.no_grad()
     def translate(self, x: Tensor, direction: str = "AtoB") -> Tensor:
         """G_AB(x) or G_BA(x), [N, C, H, W], in eval mode."""
-        G = self.nets[self._net(direction)]
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(self.nets[self._net(direction)]) as G:
             return G(x.to(self.device)).float()
-        finally:
-            G.train(was_training)
 
     @torch.no_grad()
     def sample(self, n=None, z=None, seed=None, labels=None) -> Tensor:
         """Rows a | A->B | A->B->A, then b | B->A | B->A->B: [2n, C, H, 3W]."""
-        if z is None:
-            self.noise(n or 0)  # raises: there is nothing to translate
-        c_a, c_b = self.channels
-        a, b = z[:, :c_a], z[:, c_a:]
+        a, b = self.split_inputs(z, n)
         ab = self.translate(a, "AtoB")
         ba = self.translate(b, "BtoA")
-        c = max(c_a, c_b)
+        c = max(self.channels)
         rows = [
             (a, ab, self.translate(ab, "BtoA")),
             (b, ba, self.translate(ba, "AtoB")),
         ]
-        return torch.cat([torch.cat([_rgb(p.to(ab.device), c) for p in r], -1) for r in rows])
+        return torch.cat(
+            [torch.cat([as_channels(p.to(ab.device), c) for p in r], -1) for r in rows]
+        )
 
 
 def _ls(d: Tensor, target: float) -> Tensor:
     """Least-squares GAN loss (Mao et al. 2017): mean (D(x) - target)^2."""
     return ((d - target) ** 2).mean()
-
-
-def _rgb(x: Tensor, channels: int) -> Tensor:
-    return x.expand(-1, channels, -1, -1) if x.shape[1] < channels else x

@@ -14,13 +14,8 @@ from torch import Tensor
 
 from gankit.errors import ConfigError, GankitError
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
-from gankit.models.base import (
-    GANModel,
-    adam,
-    check_optimizer_options,
-    linear_decay,
-    set_requires_grad,
-)
+from gankit.models.base import adam, check_optimizer_options, eval_mode, set_requires_grad
+from gankit.models.translator import Translator, as_channels
 from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
 from gankit.registry import register_model
 
@@ -55,13 +50,12 @@ class Pix2PixConfig:
 
 
 @register_model("pix2pix", config=Pix2PixConfig)
-class Pix2Pix(GANModel):
+class Pix2Pix(Translator):
     """pix2pix: U-Net G(a), PatchGAN D(a, b); G minimises cGAN + lambda * L1 (Isola et al. 2017).
 
     Its "noise" is the input: `sample(z=pairs)` with pairs [n, C_a + C_b, H, W] gives panels
     input | output | target side by side; `translate(a)` gives G(a)."""
 
-    uses_data_info = True
     data_kind: ClassVar[str] = "paired"
 
     def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
@@ -91,9 +85,6 @@ class Pix2Pix(GANModel):
             "D": adam(self.nets["D"].parameters(), self.cfg.lr_d, betas),
         }
 
-    def configure_schedulers(self, total_steps: int):
-        return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
-
     def train_step(self, batch, step: int) -> dict[str, Tensor]:
         a, b = batch  # [B, C_a, H, W], [B, C_b, H, W]
         cfg, D = self.cfg, self.nets["D"]
@@ -114,17 +105,6 @@ class Pix2Pix(GANModel):
         set_requires_grad(D, True)
         return {"loss/G": loss_g.detach(), "loss/l1": l1.detach(), **logs}
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        raise GankitError(
-            "pix2pix translates images rather than drawing them from noise: "
-            "use `gankit translate RUN INPUT...`"
-        )
-
-    def fixed_inputs(self, data, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Held-out (a, b) pairs stacked along channels: what snapshots translate."""
-        a, b = data.pairs(n, "test" if "test" in data.info().get("splits", []) else "train")
-        return torch.cat([a, b], 1).to(self.device)
-
     def input_channels(self, direction: str = "AtoB") -> int:
         self._check_direction(direction)
         return self.channels[0]
@@ -142,27 +122,22 @@ class Pix2Pix(GANModel):
         """G(a) [N, C_b, H, W] in eval mode (dropout stays on: pix2pix's test-time noise)."""
         self._check_direction(direction)
         G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
-        was_training = G.training
-        G.eval()
-        for m in G.modules():
-            if isinstance(m, torch.nn.Dropout):
-                m.train()
         # the dropout masks from a forked, fixed RNG: the same input gives the same output, and
         # training's random stream (hence exact resume) is left alone
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+        with (
+            eval_mode(G),
+            torch.random.fork_rng(devices=[] if self.device.type != "cuda" else [self.device]),
+        ):
+            for m in G.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.train()
             torch.manual_seed(0)
-            try:
-                return G(a.to(self.device)).float()
-            finally:
-                G.train(was_training)
+            return G(a.to(self.device)).float()
 
     @torch.no_grad()
     def sample(self, n=None, z=None, seed=None, labels=None) -> Tensor:
         """Panels input | output | target [n, C_b, H, 3W] of pairs z [n, C_a + C_b, H, W]."""
-        if z is None:
-            self.noise(n or 0)  # raises: there is nothing to translate
-        c_a, c_b = self.channels
-        a, b = z[:, :c_a], z[:, c_a:]
+        a, b = self.split_inputs(z, n)
         out = self.translate(a)
-        a_shown = a.expand(-1, c_b, -1, -1) if c_a == 1 else a[:, :c_b]
+        a_shown = as_channels(a, self.channels[1])[:, : self.channels[1]]
         return torch.cat([a_shown.to(out.device), out, b.to(out.device)], -1)
