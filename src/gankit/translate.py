@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.data.images import GREY_MODES
 from gankit.errors import GankitError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -56,9 +57,8 @@ def read_image(path: Path, channels: int) -> tuple[Tensor, bool]:
 
     try:
         with Image.open(path) as img:
-            mode = "L" if channels == 1 else "RGB"
-            converted = img.mode not in (mode, mode + "A", "P" if mode == "RGB" else mode)
-            a = np.asarray(img.convert(mode), dtype=np.float32)
+            converted = (img.mode in GREY_MODES) != (channels == 1)
+            a = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.float32)
     except (UnidentifiedImageError, OSError) as e:
         raise GankitError(f"cannot read image {path}: {e}") from None
     x = torch.from_numpy(a).reshape(a.shape[0], a.shape[1], -1).permute(2, 0, 1)
@@ -87,16 +87,9 @@ def run_tiled(fn, x: Tensor, tile: int, multiple: int, overlap: int) -> Tensor:
     """fn over overlapping tiles of side `tile`, blended with weights that fall linearly to the
     tile edges, so no seam shows; for images too large to translate in one piece."""
     _, _, h, w = x.shape
-    step = tile - overlap
-    tops = list(range(0, max(h - tile, 0) + 1, step)) or [0]
-    lefts = list(range(0, max(w - tile, 0) + 1, step)) or [0]
-    if tops[-1] + tile < h:
-        tops.append(h - tile)
-    if lefts[-1] + tile < w:
-        lefts.append(w - tile)
-    out = weight = None
-    for top in tops:
-        for left in lefts:
+    out = weight = None  # made at the first tile, when the output's channels are known
+    for top in _starts(h, tile, tile - overlap):
+        for left in _starts(w, tile, tile - overlap):
             piece = x[..., top : top + tile, left : left + tile]
             y = run_padded(fn, piece, multiple)
             if out is None:
@@ -108,6 +101,14 @@ def run_tiled(fn, x: Tensor, tile: int, multiple: int, overlap: int) -> Tensor:
             out[..., top : top + tile, left : left + tile] += y.cpu() * wgt
             weight[..., top : top + tile, left : left + tile] += wgt
     return out / weight
+
+
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    """Tile offsets along one side: every `step`, and a last tile flush with the edge."""
+    starts = list(range(0, max(size - tile, 0) + 1, step))
+    if starts[-1] + tile < size:
+        starts.append(size - tile)
+    return starts
 
 
 def _ramp(n: int, overlap: int) -> Tensor:

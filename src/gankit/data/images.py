@@ -27,6 +27,7 @@ REFERENCE_SEED = 1234  # reference samples never depend on the run's seed
 DEFAULT_ROOT = "~/.cache/gankit/data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's fashion-mnist package
 FITS = ("resize", "pad")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # PIL modes of single-channel images
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                  "Sneaker", "Bag", "Ankle boot")  # fmt: skip

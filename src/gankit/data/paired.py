@@ -14,6 +14,7 @@ from torch import Tensor
 
 from gankit.data.images import (
     DEFAULT_ROOT,
+    GREY_MODES,
     FashionMnistConfig,
     ImageSet,
     Mnist5kConfig,
@@ -172,8 +173,12 @@ class PairedFolderConfig:
 
     def validate(self) -> None:
         _check_size(self.img_size, "resize")
-        if self.channels_a not in (1, 3) or self.channels_b not in (1, 3):
-            raise ConfigError("data.channels_a and data.channels_b must be 1 (grey) or 3 (colour)")
+        _check_channels(self)
+
+
+def _check_channels(cfg) -> None:
+    if cfg.channels_a not in (1, 3) or cfg.channels_b not in (1, 3):
+        raise ConfigError("data.channels_a and data.channels_b must be 1 (grey) or 3 (colour)")
 
 
 def _split_folders(root: Path) -> tuple[Path, Path | None]:
@@ -218,7 +223,7 @@ def _check_pairs(pairs: list[tuple[Path, Path]], channels: tuple[int, int]) -> i
                     "pairs must show the same scene at the same size"
                 )
             for img, c in ((ia, channels[0]), (ib, channels[1])):
-                converted += (img.mode in ("L", "LA", "1", "I", "F")) != (c == 1)
+                converted += (img.mode in GREY_MODES) != (c == 1)
     return converted
 
 
@@ -244,13 +249,14 @@ def _load_pairs(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
 
 def _load_side_by_side(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
     """Images of width 2W holding A | B: decoded at 2 * img_size wide, then cut in half."""
+    from PIL import Image
+
     from gankit.data.images import _list_files
 
     files = _list_files(folder)[0]
     if not files:
         raise DataError(f"no images in {folder}, and no A/ and B/ folders")
     a, b = [], []
-    from PIL import Image
 
     for f in files:
         with Image.open(f) as img:
@@ -396,8 +402,7 @@ class UnpairedFolderConfig:
 
     def validate(self) -> None:
         _check_size(self.img_size, "resize")
-        if self.channels_a not in (1, 3) or self.channels_b not in (1, 3):
-            raise ConfigError("data.channels_a and data.channels_b must be 1 (grey) or 3 (colour)")
+        _check_channels(self)
 
 
 @register_dataset("unpaired-folder", config=UnpairedFolderConfig)

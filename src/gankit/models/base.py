@@ -110,6 +110,17 @@ class GANModel(nn.Module):
                 f"got {sorted(set(labels.tolist()))[:10]}"
             )
 
+    @property
+    def sampler(self) -> str:
+        """The net that samples and is evaluated: "G_ema" when there is one, else "G"."""
+        return "G_ema" if "G_ema" in self.nets else "G"
+
+    def noise_or(self, z: Tensor | None, n: int | None, seed: int | None) -> Tensor:
+        """z as given, or n draws of noise, reproducible by seed on every device."""
+        if z is not None:
+            return z
+        return self.noise(n, None if seed is None else torch.Generator().manual_seed(seed))
+
     @torch.no_grad()
     def sample(
         self,
@@ -123,10 +134,8 @@ class GANModel(nn.Module):
         Give z, or n and optionally a seed (the same samples on every device). A conditional
         model draws the classes in `labels` [n] (default: 0, 1, ..., K-1, 0, 1, ...).
         """
-        if z is None:
-            generator = None if seed is None else torch.Generator().manual_seed(seed)
-            z = self.noise(n, generator)
-        G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
+        z = self.noise_or(z, n, seed)
+        G = self.nets[self.sampler]
         if self.conditional:
             if labels is None:
                 labels = torch.arange(z.shape[0]) % self.num_classes

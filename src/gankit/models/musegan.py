@@ -273,9 +273,8 @@ class MusicRNN(GANModel):
 
     @torch.no_grad()
     def test_nll(self, x: Tensor) -> Tensor:
-        """nll() of G_ema if there is one, else G, in eval mode: what `sample` draws from."""
-        net = "G_ema" if "G_ema" in self.nets else "G"
-        return self.nll(x.to(self.device), net)
+        """nll() of the net that `sample` draws from (G_ema if there is one, else G)."""
+        return self.nll(x.to(self.device), self.sampler)
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         x, _ = split_batch(batch)

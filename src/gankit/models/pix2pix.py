@@ -121,7 +121,7 @@ class Pix2Pix(Translator):
     def translate(self, a: Tensor, direction: str = "AtoB") -> Tensor:
         """G(a) [N, C_b, H, W] in eval mode (dropout stays on: pix2pix's test-time noise)."""
         self._check_direction(direction)
-        G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
+        G = self.nets[self.sampler]
         # the dropout masks from a forked, fixed RNG: the same input gives the same output, and
         # training's random stream (hence exact resume) is left alone
         with (

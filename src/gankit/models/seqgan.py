@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from gankit.data.text import EOS
 from gankit.errors import ConfigError
-from gankit.models.base import GANModel
+from gankit.models.base import GANModel, eval_mode
 from gankit.registry import register_model
 
 PHASES = ("mle", "d-pretrain", "adversarial")
@@ -190,15 +190,9 @@ class TextModel(GANModel):
         """Token ids [n, max_len]; temperature < 1 sharpens G's softmax, > 1 flattens it."""
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}")
-        if z is None:
-            z = self.noise(n, None if seed is None else torch.Generator().manual_seed(seed))
-        G = self.nets["G_ema"] if "G_ema" in self.nets else self.nets["G"]
-        was_training = G.training
-        G.eval()
-        try:
+        z = self.noise_or(z, n, seed)
+        with eval_mode(self.nets[self.sampler]) as G:
             return G.sample(z.shape[0], self.seq_len, z.to(self.device), temperature)
-        finally:
-            G.train(was_training)
 
     @torch.no_grad()
     def nll(self, x: Tensor, chunk: int = 1000) -> float:
