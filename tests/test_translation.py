@@ -403,3 +403,54 @@ def test_mnist_usps_keeps_labels_and_names_a_missing_file(tmp_path):
     missing = [f"data.usps_path={tmp_path / 'nope.h5'}"]
     with pytest.raises(DataError, match="nope.h5 does not exist"):
         build_data(resolve_config(data="mnist-usps", overrides=missing).data, 0)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_paired_scores_equal_hand_computed_values():
+    from gankit.metrics.translation import paired_scores
+
+    real = torch.full((2, 1, 16, 16), -1.0)  # black, 0 on the [0, 1] scale
+    same = paired_scores(real, real)
+    assert same["l1"] == 0 and same["ssim"] == pytest.approx(1.0)
+    grey = torch.full_like(real, 1 / 255 * 2 * 51 - 1)  # 51 / 255 = 0.2 everywhere
+    s = paired_scores(grey, real)
+    assert s["l1"] == pytest.approx(0.2, abs=1e-6)
+    assert s["psnr"] == pytest.approx(10 * math.log10(1 / 0.2**2), abs=1e-3)  # 13.98 dB
+    assert s["ssim"] < 0.1  # constant images: only the luminance term, 1e-4 / (0.04 + 1e-4)
+
+
+def test_translation_metric_scores_pix2pix_runs_and_only_those(pix2pix_run, capsys):
+    import json
+
+    code, out, err = cli(capsys, "eval", pix2pix_run, "--metric", "translation", "--n", "4")
+    assert code == 0, err
+    row = json.loads((pix2pix_run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert 0 < row["eval/l1"] < 2 and -1 <= row["eval/ssim"] <= 1 and row["eval/psnr"] > 0
+    assert "n=4 pairs" in row["eval/translation_protocol"]
+
+    from gankit.errors import MetricError
+    from gankit.metrics.translation import translation
+
+    data = build_data(resolve_config(data="digits").data, seed=0)
+    with pytest.raises(MetricError, match="needs paired data"):
+        translation.check(data)
+
+
+def test_usps_classifier_data_is_28x28_in_range(tmp_path):
+    from gankit.metrics.classifier import load_split
+
+    from .test_images import fake_usps
+
+    xtr, ytr, xte, yte = load_split("usps", str(fake_usps(tmp_path / "usps.h5")))
+    assert xtr.shape == (12, 1, 28, 28) and xte.shape == (5, 1, 28, 28)
+    assert -1 <= xtr.min() and xtr.max() <= 1 and ytr.tolist() == [i % 10 for i in range(12)]
+
+
+def test_shipped_usps_classifier_loads():
+    from gankit.metrics.classifier import classifier_info, load_classifier
+
+    net = load_classifier("usps")
+    assert net(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
+    assert classifier_info("usps")["test_acc"] > 0.9

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from gankit.errors import MetricError
-from gankit.metrics import images, music, text  # noqa: F401  (register fid, ..., bleu, music)
+from gankit.metrics import images, music, text, translation  # noqa: F401  (register them)
 from gankit.metrics.modes import DEFAULT_SAMPLES, mode_metrics
 from gankit.registry import METRICS, register_metric
 
