@@ -100,3 +100,19 @@ def test_own_yaml_file_as_preset(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="must be a mapping"):
         resolve_config(str(path))
+
+
+@pytest.mark.parametrize(
+    "model, data",
+    [
+        ("musegan", "jsb-chorales"),
+        ("seqgan", "oracle"),
+        ("pix2pix", "edges2digits"),
+        ("cyclegan", "mnist-usps"),
+        ("dcgan", "mnist5k"),
+        ("gan", "ring"),
+    ],
+)
+def test_a_model_alone_gets_data_it_can_train_on(model, data):
+    assert resolve_config(model=model).data.name == data
+    assert resolve_config(model=model, data="ring").data.name == "ring"  # --data still wins

@@ -164,8 +164,8 @@ def _has_field(registry, name: str, field_name: str) -> bool:
 
 def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
     """The model and data names: given, else the preset's, else defaults that fit each other
-    (an image or conditional model alone trains on mnist5k, image data alone gets dcgan, else
-    gan on ring)."""
+    (a model's `default_data`; else an image or conditional model alone trains on mnist5k, image
+    data alone gets dcgan, else gan on ring)."""
 
     def name_of(section: str, given: str | None) -> str | None:
         value = raw.get(section, {})
@@ -176,6 +176,8 @@ def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str,
         return None
 
     model, data = name_of("model", model), name_of("data", data)
+    if data is None and model:
+        data = getattr(MODELS.get(model), "default_data", None)
     if data is None:
         images = model and (
             _has_field(MODELS, model, "g_channels") or getattr(MODELS.get(model), "conditional", 0)

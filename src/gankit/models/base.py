@@ -25,6 +25,9 @@ class GANModel(nn.Module):
     batches_per_step: ClassVar[int] = 1
     conditional: ClassVar[bool] = False  # G(z, y) and D(x, y) take class labels
     uses_data_info: ClassVar[bool] = False  # the constructor takes data_info= (e.g. a vocabulary)
+    default_data: ClassVar[str | None] = (
+        None  # the data set when neither --data nor a preset names one
+    )
 
     def __init__(self, cfg, data_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()

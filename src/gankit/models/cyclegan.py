@@ -90,6 +90,7 @@ class CycleGAN(Translator):
     b | G_BA(b) | G_AB(G_BA(b)); `translate(x, "AtoB" | "BtoA")` one direction."""
 
     data_kind: ClassVar[str] = "unpaired"
+    default_data = "mnist-usps"
 
     def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
         super().__init__(cfg, data_shape, num_classes)

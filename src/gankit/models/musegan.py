@@ -185,6 +185,7 @@ class MuseGAN(DCGAN):
     """MuseGAN (Dong et al. 2018): conv G and D over time and pitch of piano rolls; WGAN-GP."""
 
     data_kind: ClassVar[str] = "music"
+    default_data = "jsb-chorales"
 
     def build_nets(self):
         cfg = self.cfg
@@ -251,6 +252,7 @@ class MusicRNN(GANModel):
     """MLE baseline: an RNN over piano-roll frames, trained on test-set-comparable likelihood."""
 
     data_kind: ClassVar[str] = "music"
+    default_data = "jsb-chorales"
 
     def __init__(self, cfg: MusicRNNConfig, data_shape, num_classes: int = 0):
         super().__init__(cfg, data_shape, num_classes)

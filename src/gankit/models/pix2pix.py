@@ -57,6 +57,7 @@ class Pix2Pix(Translator):
     input | output | target side by side; `translate(a)` gives G(a)."""
 
     data_kind: ClassVar[str] = "paired"
+    default_data = "edges2digits"
 
     def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
         super().__init__(cfg, data_shape, num_classes)

@@ -154,6 +154,7 @@ class TextModel(GANModel):
     uniforms [n, max_len] that pick each token, so snapshots of fixed noise are comparable."""
 
     uses_data_info = True
+    default_data = "oracle"
 
     def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
         super().__init__(cfg, data_shape, num_classes)
