@@ -1,6 +1,7 @@
 """Text: tokenisers and vocabulary, bad files, the SeqGAN oracle, BLEU, SeqGAN's rewards and
 policy gradient, exact resume across phases, and the command line on a tiny text file."""
 
+import html
 import math
 import random
 
@@ -318,7 +319,12 @@ def test_cli_trains_on_a_text_file_and_samples_text(tmp_path, capsys):
         capsys, "train", "--model", "seqgan", "--data", corpus, "--steps", "6", "--out", out, *sets
     )
     assert code == 0, err
-    assert (out / "samples" / "step_0000006.txt").read_text().count("\n") == 32
+    snapshot = (out / "samples" / "step_0000006.txt").read_text()
+    assert snapshot.count("\n") == 32
+    from gankit.viz.report import write_report
+
+    report = write_report(out).read_text()  # the decoded text, not token ids as a picture
+    assert html.escape(snapshot.splitlines()[0]) in report and "timelapse.png" not in report
     corpus.unlink()  # the run keeps its vocabulary: sampling needs no data
     code, stdout, err = run_cli(capsys, "sample", out, "--n", "7", "--temperature", "0.5")
     assert code == 0, err

@@ -92,12 +92,17 @@ def _read_config(run_dir: Path) -> tuple[str | None, dict]:
     return text, cfg if isinstance(cfg, dict) else {}
 
 
-def _read_centers(run_dir: Path) -> np.ndarray | None:
-    path = run_dir / "data.json"
-    if not path.is_file():
-        return None
+def _read_data_info(run_dir: Path) -> dict:
     try:
-        c = np.asarray(json.loads(path.read_text(encoding="utf-8"))["centers"], dtype=np.float64)
+        info = json.loads((run_dir / "data.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _read_centers(info: dict) -> np.ndarray | None:
+    try:
+        c = np.asarray(info["centers"], dtype=np.float64)
     except (ValueError, KeyError, TypeError):
         return None
     return c.reshape(-1, 2) if c.size and c.size % 2 == 0 else None
@@ -221,6 +226,24 @@ def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) ->
     return _img(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
 
 
+def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[str, str]:
+    """Text runs: (the last snapshot's first lines, the first lines of up to 6 snapshots)."""
+    texts = [(step, p.with_suffix(".txt")) for step, p in snaps]
+    texts = [(step, p) for step, p in texts if p.is_file()]
+    if not texts:
+        return _note("No samples yet."), _note("No samples yet, so no time-lapse.")
+
+    def head(path: Path, n: int) -> str:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(line for _, line in zip(range(n), f, strict=False))
+
+    step, last = texts[-1]
+    final = f"<p class='meta'>step {step}</p><pre>{_esc(head(last, lines))}</pre>"
+    chosen = [texts[round(i)] for i in np.linspace(0, len(texts) - 1, min(6, len(texts)))]
+    lapse = "".join(f"<p class='meta'>step {s}</p><pre>{_esc(head(p, 4))}</pre>" for s, p in chosen)
+    return final, lapse
+
+
 def _timelapse(
     run_dir: Path, snaps: list[tuple[int, Path]], centers: np.ndarray | None
 ) -> tuple[str, str]:
@@ -312,18 +335,23 @@ def write_report(run_dir: Path) -> Path:
         raise RunError(f"{run_dir} is not a run folder (no such directory)")
     config_text, cfg = _read_config(run_dir)
     rows = read_metrics(run_dir / "metrics.jsonl")
-    centers = _read_centers(run_dir)
+    info = _read_data_info(run_dir)
+    centers = _read_centers(info)
     snaps = list_snapshots(run_dir)
     model, data = _name(cfg, "model"), _name(cfg, "data")
 
-    gif_html, grid_html = _timelapse(run_dir, snaps, centers)
+    if info.get("kind") == "text":  # token ids are no picture: show the decoded snapshots
+        samples_html, grid_html = _text_samples(snaps)
+    else:
+        gif_html, grid_html = _timelapse(run_dir, snaps, centers)
+        samples_html = f'<div class="pair">{_final_samples(snaps, centers)}{gif_html}</div>'
     generated = datetime.now().strftime("%Y-%m-%d %H:%M")
     config_html = f"<pre>{_esc(config_text)}</pre>" if config_text else _note("No config.yaml.")
     sections = [
         ("Summary", _summary(cfg, rows)),
         ("Evaluation", _eval_tables(rows)),
         ("Training curves", _curves(run_dir, rows)),
-        ("Samples", f'<div class="pair">{_final_samples(snaps, centers)}{gif_html}</div>'),
+        ("Samples", samples_html),
         ("Time-lapse", grid_html),
         *_pictures(run_dir),
         ("Config", config_html),
