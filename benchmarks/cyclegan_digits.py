@@ -28,6 +28,8 @@ DIRECTIONS = {  # direction -> (source domain, G's direction, judging classifier
     "USPS->MNIST": ("B", "BtoA", "mnist", "A"),
     "MNIST->USPS": ("A", "AtoB", "usps", "B"),
 }
+BACK = {"BtoA": "AtoB", "AtoB": "BtoA"}
+SOURCE_CLASSIFIER = {"A": "mnist", "B": "usps"}
 
 
 def overrides(usps: Path, precision: str) -> list[str]:
@@ -48,7 +50,7 @@ def train(run: Path, usps: Path, precision: str) -> None:
 
 def score(run: Path) -> list[dict]:
     from gankit import api
-    from gankit.metrics.classifier import accuracy, classifier_info, load_classifier
+    from gankit.metrics.classifier import accuracy, classifier_info, load_classifier, predict
     from gankit.metrics.translation import translate_all
 
     model, data, cfg, step = api.load_run(run)
@@ -57,12 +59,19 @@ def score(run: Path) -> list[dict]:
         x, y = data.domain(source).reference(10**9, "test")  # the whole test split
         x_own, y_own = data.domain(clf_domain).reference(10**9, "test")
         clf = load_classifier(clf_name)
+        moved = translate_all(model, x, g_direction)
+        pred = predict(clf, moved)[0].argmax(1)
+        back = translate_all(model, moved, BACK[g_direction])  # and home again
         rows.append(
             {
                 "direction": direction,
                 "classifier": f"{clf_name} (test acc {classifier_info(clf_name)['test_acc']})",
                 "n": len(x),
-                "acc_translated": accuracy(clf, translate_all(model, x, g_direction), y),
+                "acc_translated": float((pred == y).float().mean()),
+                "acc_translated_per_class": [
+                    round(float((pred[y == k] == k).float().mean()), 4) for k in range(10)
+                ],
+                "acc_round_trip": accuracy(load_classifier(SOURCE_CLASSIFIER[source]), back, y),
                 "acc_untranslated": accuracy(clf, x, y),
                 "acc_own_domain": accuracy(clf, x_own, y_own),
                 "steps": step,
@@ -115,6 +124,17 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             f"| {r['direction']} | {r['classifier']} | {r['n']} | {r['acc_translated']:.4f} "
             f"| {r['acc_untranslated']:.4f} | {r['acc_own_domain']:.4f} | {target} |"
         )
+    lines += [
+        "",
+        "Accuracy of the translated digits per class (0-9) and after the round trip "
+        "(translated there and back, judged by the source domain's classifier):",
+        "",
+    ]
+    lines += [
+        f"- {r['direction']}: {', '.join(f'{a:.2f}' for a in r['acc_translated_per_class'])}; "
+        f"round trip {r['acc_round_trip']:.4f}"
+        for r in rows
+    ]
     lines += [
         "",
         "Test digits, each row x | translated | translated back "
