@@ -18,6 +18,8 @@ VECTOR_TINY = [
     "model.d_layers=1",
 ]
 IMAGE_TINY = ["model.z_dim=8", "model.g_channels=8", "model.d_channels=8"]
+# ProGAN on 8x8 digits at batch 32: 4x4 for 2 steps, 8x8 fading in over the next 2
+PROGAN_TINY = IMAGE_TINY + ["model.stable_images=64", "model.fade_images=64"]
 MUSIC_GAN_TINY = IMAGE_TINY + ["model.d_steps=1"]  # musegan's WGAN-GP default has 5
 TRAIN_TINY = [
     "train.batch_size=32",
@@ -110,6 +112,8 @@ def model_case(name: str) -> tuple[str, list[str]]:
     if getattr(entry.obj, "data_kind", "") == "music":
         nets = MUSIC_GAN_TINY if "g_channels" in fields else ["model.hidden=8"]
         return "jsb-chorales", music_tiny() + nets + TRAIN_TINY
+    if "fade_images" in fields:  # a growing model: a schedule that grows within a few steps
+        return "digits", PROGAN_TINY + TRAIN_TINY
     if "g_channels" in fields:
         return "digits", IMAGE_TINY + TRAIN_TINY
     return ("digits" if conditional else "ring"), TINY

@@ -1,4 +1,4 @@
-"""GAN losses (Goodfellow 2014, Arjovsky 2017, Gulrajani 2017, Lim & Ye 2017, Mao 2017)."""
+"""GAN losses (Goodfellow 2014, Arjovsky, Gulrajani 2017, Karras 2018, Lim & Ye, Mao 2017)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ __all__ = [
     "d_loss_hinge",
     "d_loss_ls",
     "d_loss_wasserstein",
+    "epsilon_drift",
     "g_loss_hinge",
     "g_loss_ls",
     "g_loss_minimax",
@@ -132,6 +133,16 @@ def gradient_penalty(
     # Per-sample L2 norm over all non-batch dims.
     grad_norm = grads.reshape(n, -1).norm(2, dim=1)
     return ((grad_norm - 1) ** 2).mean()
+
+
+def epsilon_drift(d_real: Tensor) -> Tensor:
+    """Drift penalty mean(d_real^2) of Progressive GAN (Karras et al. 2018), weighted by 0.001.
+
+    d_real: critic scores of real data, any shape. Returns a scalar. The Wasserstein loss only
+    sees score differences, so the critic's scores can drift as a whole, far from 0; this keeps
+    them near 0 without changing what the critic ranks.
+    """
+    return d_real.pow(2).mean()
 
 
 def r1_penalty(d_real: Tensor, x_real: Tensor) -> Tensor:

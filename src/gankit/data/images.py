@@ -302,10 +302,19 @@ def _square_set(
 ) -> ImageSet:
     """An ImageSet of square images fitted to cfg.img_size."""
     cfg.validate()
+    side = min(train[0].shape[-2:])
+    grown = cfg.fit == "resize" and side < cfg.img_size  # padding adds no pixels of its own
+    extra = upscaled_info(len(train[0]) if grown else 0, side)
     train = (fit_images(train[0], cfg.img_size, cfg.fit), train[1])
     if test is not None:
         test = (fit_images(test[0], cfg.img_size, cfg.fit), test[1])
-    return ImageSet(cfg, seed, train, test, names, source, default_metrics=metrics)
+    return ImageSet(cfg, seed, train, test, names, source, extra, default_metrics=metrics)
+
+
+def upscaled_info(n: int, smallest: int) -> dict:
+    """What info() says of upscaling: how many training images were smaller than img_size and
+    so enlarged, and the smallest side among them (a model may refuse to train on them)."""
+    return {"n_upscaled": n, "upscaled_from": smallest if n else 0}
 
 
 # ---------------------------------------------------------------- bundled sets
@@ -559,7 +568,8 @@ def stacked_mnist(cfg: StackedMnistConfig, seed: int) -> StackedMnist:
 
 
 class _Decode(torch.utils.data.Dataset):
-    """Decodes one file to uint8 [C, size, size]; (zeros, False) if PIL cannot read it."""
+    """Decodes one file to (uint8 [C, size, size], True, its shorter side before resizing);
+    (zeros, False, 0) if PIL cannot read it."""
 
     def __init__(self, files: list[Path], size: int, channels: int):
         self.files, self.size, self.mode = files, size, "L" if channels == 1 else "RGB"
@@ -567,7 +577,7 @@ class _Decode(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, bool]:
+    def __getitem__(self, i: int) -> tuple[Tensor, bool, int]:
         import torchvision.transforms.v2.functional as F
         from PIL import Image, ImageOps
 
@@ -578,26 +588,29 @@ class _Decode(torch.utils.data.Dataset):
                     img = img.convert("RGBA")
                 img = img.convert(self.mode)
         except Exception:  # truncated, corrupt or not an image: PIL raises many kinds
-            return torch.zeros(len(self.mode), self.size, self.size, dtype=torch.uint8), False
+            return torch.zeros(len(self.mode), self.size, self.size, dtype=torch.uint8), False, 0
         x = F.resize(F.pil_to_tensor(img), [self.size], antialias=True)  # shorter side
-        return F.center_crop(x, [self.size, self.size]), True
+        return F.center_crop(x, [self.size, self.size]), True, min(img.size)
 
 
 def decode_files(
     files: list[Path], size: int, channels: int, workers: int
-) -> tuple[Tensor, Tensor]:
-    """uint8 [N, C, size, size] of the files (resized by the shorter side, centre-cropped) and
-    which of them could be read [N] bool, decoded by `workers` processes."""
+) -> tuple[Tensor, Tensor, Tensor]:
+    """uint8 [N, C, size, size] of the files (resized by the shorter side, centre-cropped),
+    which of them could be read [N] bool and their shorter sides before resizing [N] (0 for
+    the unreadable), decoded by `workers` processes."""
     images = torch.empty(len(files), channels, size, size, dtype=torch.uint8)
     ok = torch.empty(len(files), dtype=torch.bool)
+    sides = torch.zeros(len(files), dtype=torch.int64)
     loader = torch.utils.data.DataLoader(
         _Decode(files, size, channels), batch_size=64, num_workers=workers
     )
     start = 0
-    for x, good in loader:
-        images[start : start + len(x)], ok[start : start + len(x)] = x, good
+    for x, good, side in loader:
+        part = slice(start, start + len(x))
+        images[part], ok[part], sides[part] = x, good, side
         start += len(x)
-    return images, ok
+    return images, ok, sides
 
 
 def user_folder(cfg, what: str) -> Path:
@@ -658,7 +671,7 @@ def folder(cfg: FolderConfig, seed: int) -> ImageSet:
     tops = sorted({r.parts[0] for r in rel if len(r.parts) > 1})
     classes = cfg.labels == "auto" and len(tops) >= 2 and all(len(r.parts) > 1 for r in rel)
 
-    images, ok = decode_files(files, size, c, cfg.workers)
+    images, ok, sides = decode_files(files, size, c, cfg.workers)
 
     bad = [str(r) for r, good in zip(rel, ok.tolist(), strict=True) if not good]
     if len(bad) == len(files):
@@ -676,5 +689,7 @@ def folder(cfg: FolderConfig, seed: int) -> ImageSet:
         index = {name: i for i, name in enumerate(tops)}
         labels = torch.tensor([index[r.parts[0]] for r in rel])[ok]
     extra = {"path": str(root), "ignored": ignored, "skipped": len(bad), "skipped_files": bad[:5]}
+    small = sides[ok & (sides < size)]
+    extra.update(upscaled_info(len(small), int(small.min()) if len(small) else 0))
     names = tops if classes else ()
     return ImageSet(cfg, seed, (images[ok], labels), None, names, str(root), extra)

@@ -239,8 +239,8 @@ def _load_pairs(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
             f"{'grey' if cfg.channels_b == 1 else 'colour'} B (data.channels_a, data.channels_b)",
             file=sys.stderr,
         )
-    a, ok_a = decode_files([p[0] for p in pairs], cfg.img_size, cfg.channels_a, cfg.workers)
-    b, ok_b = decode_files([p[1] for p in pairs], cfg.img_size, cfg.channels_b, cfg.workers)
+    a, ok_a, _ = decode_files([p[0] for p in pairs], cfg.img_size, cfg.channels_a, cfg.workers)
+    b, ok_b, _ = decode_files([p[1] for p in pairs], cfg.img_size, cfg.channels_b, cfg.workers)
     bad = [p[0].name for p, good in zip(pairs, (ok_a & ok_b).tolist(), strict=True) if not good]
     if bad:
         raise DataError(f"{len(bad)} pair(s) under {folder} cannot be read (first: {bad[0]})")

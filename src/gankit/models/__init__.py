@@ -1,6 +1,17 @@
 """The GAN families, one file each; importing this package registers them."""
 
-from gankit.models import cgan, cyclegan, dcgan, gan, musegan, pix2pix, seqgan, unrolled, wgan  # noqa: F401
+from gankit.models import (  # noqa: F401
+    cgan,
+    cyclegan,
+    dcgan,
+    gan,
+    musegan,
+    pix2pix,
+    progan,
+    seqgan,
+    unrolled,
+    wgan,
+)
 from gankit.models.base import GANModel
 
 __all__ = ["GANModel", "build_model", "load_nets"]

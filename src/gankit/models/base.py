@@ -53,6 +53,22 @@ class GANModel(nn.Module):
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         raise NotImplementedError
 
+    def batch_size(self, default: int) -> int:
+        """The global batch of the coming step (train.batch_size = `default`); a model whose
+        batch changes as it trains (ProGAN: one per resolution) says so here."""
+        return default
+
+    @property
+    def phase(self) -> str:
+        """The stage of training the model is in, for models that train in stages (ProGAN: its
+        resolution), "" otherwise. The progress bar shows it, and the Trainer writes a snapshot
+        `samples/phase_NAME` at the end of each."""
+        return ""
+
+    def check_train(self, train) -> None:
+        """Checks the model against the run's train section once the data's shape is known
+        (the configs' own `check_train` sees no data); raises ConfigError."""
+
     # ------------------------------------------------------------ shared
     @property
     def device(self) -> torch.device:

@@ -30,6 +30,7 @@ from gankit.errors import ConfigError
 from gankit.models.base import GANModel
 from gankit.models.dcgan import DCGAN, DCGANConfig
 from gankit.nn.conv import _norm, dcgan_init
+from gankit.nn.progressive import MinibatchStd
 from gankit.registry import register_model
 
 TIME_BLOCK = 16  # G starts from one vector per 16 steps (a bar at 16th notes), refined x4 twice
@@ -97,26 +98,6 @@ class RollGenerator(nn.Module):
         # deterministic binary neurons with the straight-through estimator (Dong & Yang 2018):
         # D sees rolls of -1 and 1 like the real ones, G gets tanh's gradient
         return x + (torch.where(x > 0, 1.0, -1.0) - x).detach()
-
-
-class MinibatchStd(nn.Module):
-    """Appends the mean over features of their std within groups of `group` samples as one more
-    channel (Karras et al. 2018): a collapsed G, whose samples all look alike, shows at once."""
-
-    mixes_samples = True  # real and fake must go through D separately
-
-    def __init__(self, group: int = 4):
-        super().__init__()
-        self.group = group
-
-    def forward(self, x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
-        g = min(self.group, n)
-        if g < 2 or n % g:  # no groups to compare: a constant feature
-            return torch.cat([x, x.new_zeros(n, 1, h, w)], 1)
-        std = x.view(g, -1, c, h, w).std(0, correction=0)  # [N / g, c, h, w]
-        feature = std.mean((1, 2, 3), keepdim=True).repeat(g, 1, h, w)  # [N, 1, h, w]
-        return torch.cat([x, feature], 1)
 
 
 class RollDiscriminator(nn.Module):

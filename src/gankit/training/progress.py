@@ -58,9 +58,16 @@ class ProgressBar:
             )
         return self
 
-    def update(self, step: int, logs: dict[str, float] | None = None, elapsed: float = 0.0) -> None:
-        """Shows the step (and new logs); between logs at most every 0.2 s, because rich's update
-        costs far more than a small model's training step (measured: benchmarks/throughput.md)."""
+    def update(
+        self,
+        step: int,
+        logs: dict[str, float] | None = None,
+        elapsed: float = 0.0,
+        phase: str = "",
+    ) -> None:
+        """Shows the step (and new logs, and the model's phase after the description); between
+        logs at most every 0.2 s, because rich's update costs far more than a small model's
+        training step (measured: benchmarks/throughput.md)."""
         if self._progress is None:
             return
         now = time.monotonic()
@@ -68,11 +75,16 @@ class ProgressBar:
             return
         self._shown = now
         self.elapsed = elapsed
-        if logs is None:
-            self._progress.update(self._task, **self._where(step))
-        else:
-            text = "  ".join(f"{k.removeprefix('loss/')} {v:.3g}" for k, v in logs.items())
-            self._progress.update(self._task, logs=text, **self._where(step))
+        fields = {**self._where(step), "description": self.describe(phase)}
+        if logs is not None:
+            fields["logs"] = "  ".join(
+                f"{k.removeprefix('loss/')} {v:.3g}" for k, v in logs.items()
+            )
+        self._progress.update(self._task, **fields)
+
+    def describe(self, phase: str = "") -> str:
+        """The bar's label: the description, then the phase when the model has phases."""
+        return f"{self.description} {phase}" if phase else self.description
 
     def __exit__(self, *exc) -> None:
         if self._progress is not None:

@@ -100,6 +100,7 @@ class Trainer:
             self.data_info,
         )
         self.configure_model()
+        self.model.check_train(t)  # e.g. a growth schedule that train.steps cannot finish
         self.schedulers = self.model.configure_schedulers(t.steps)
         # the same z (and classes) for every snapshot: the time-lapse shows G moving, not noise
         n_fixed, self.fixed_labels, self.grid_row = self.data.snapshot_size or t.n_samples, None, 0
@@ -238,15 +239,24 @@ class Trainer:
                 if key not in ("step", "time") and not isinstance(value, str):  # not protocols
                     self.writer.add_scalar(key, value, row["step"])
 
-    def snapshot(self) -> None:
+    def snapshot(self, name: str = "", title: str = "") -> None:
+        """Samples of the fixed noise as samples/NAME.npy and a picture (default step_NNNNNNN)."""
         from gankit.viz.samples import write_samples, writer_for
 
         x = self.model.sample(z=self.fixed_z, labels=self.fixed_labels).cpu().numpy()
-        stem = self.run.samples / f"step_{self.step:07d}"
+        stem = self.run.samples / (name or f"step_{self.step:07d}")
         np.save(stem.with_suffix(".npy"), x)  # the time-lapse and the report read these
         out = stem.with_suffix(writer_for(self.data_info).snapshot)
         if out.suffix != ".npy":
-            write_samples(x, self.data_info, out, f"step {self.step}", nrow=self.grid_row or None)
+            title = title or f"step {self.step}"
+            write_samples(x, self.data_info, out, title, nrow=self.grid_row or None)
+
+    def end_phase(self, phase: str) -> None:
+        """At the end of one of the model's phases: the snapshot samples/phase_PHASE and a row
+        in metrics.jsonl saying when (the report lists the phases from these)."""
+        self.snapshot(f"phase_{phase}", f"phase {phase}, step {self.step}")
+        event = {"event": f"end of phase {phase}", "phase": phase}
+        self.write_row({"step": self.step, "time": round(self.elapsed, 3), **event})
 
     def evaluate(self) -> dict[str, float]:
         if not self.metric_names:
@@ -266,7 +276,7 @@ class Trainer:
         """This process's share of the next global batch, on the device."""
         t = self.cfg.train
         k = self.model.batches_per_step
-        batch = self.data.batch(t.batch_size * k)
+        batch = self.data.batch(self.model.batch_size(t.batch_size) * k)
         parts = batch if isinstance(batch, tuple | list) else (batch,)
         parts = [distributed.shard(x, k, self.ranks) for x in parts]
         if t.channels_last and parts[0].dim() == 4:
@@ -291,6 +301,7 @@ class Trainer:
         bar = ProgressBar(
             t.steps, self.step, t.progress and main, time_limit=t.time_limit, elapsed=self.elapsed
         )
+        phase = self.model.phase
         try:
             with bar, StopOnSignal() as stop:
                 while not self.finished():
@@ -309,6 +320,7 @@ class Trainer:
                         [time_up, stop.requested], self.ranks, self.device
                     )
                     last = self.finished()
+                    now = self.model.phase
                     ckpt = self.step % t.ckpt_every == 0 or last or stopping
                     # logs also flush at checkpoints, so a resumed run averages the same windows
                     if self.step % t.log_every == 0 or ckpt:
@@ -321,13 +333,19 @@ class Trainer:
                             self.rollback(e)  # or re-raises
                             start = time.perf_counter() - self.elapsed
                             self._time_up = False
+                            phase = self.model.phase
                             continue
-                        bar.update(self.step, row, self.elapsed)
+                        bar.update(self.step, row, self.elapsed, phase=now)
                         pending = []
                     else:
-                        bar.update(self.step, elapsed=self.elapsed)
+                        bar.update(self.step, elapsed=self.elapsed, phase=now)
                     if main and (self.step % t.sample_every == 0 or last):
                         self.snapshot()
+                    if main and phase and now != phase:
+                        self.end_phase(phase)
+                    if main and now and last:
+                        self.end_phase(now)
+                    phase = now
                     if ckpt:
                         self.save()  # at a stop, the step in hand is complete: nothing is lost
                     if main and ((t.eval_every and self.step % t.eval_every == 0) or last):

@@ -275,12 +275,15 @@ def timelapse(
     gif_path: Path,
     centers: np.ndarray | None = None,
     max_panels: int = 16,
+    titles: dict[int, str] | None = None,
 ) -> None:
     """Write a PNG grid of up to max_panels snapshots and an animated GIF of all of them.
 
     Panels are chosen evenly over the snapshots and always include the last one. Points use
     the same axis limits in every panel and frame, so mass moving between modes shows.
+    `titles` maps a snapshot's step to its panel title (default "step N").
     """
+    titles = titles or {}
     if not snapshots:
         raise ValueError("timelapse needs at least one snapshot")
     snaps = sorted(((int(s), x) for s, x in snapshots), key=lambda sx: sx[0])
@@ -308,20 +311,21 @@ def timelapse(
             continue
         step, _, a = classified[idx[slot]]
         if kind == "points":
-            _draw_points(ax, a, f"step {step}", centers, lims, small=True)
+            _draw_points(ax, a, titles.get(step, f"step {step}"), centers, lims, small=True)
         else:
             ax.imshow(_image_grid(a, _MAX_PANEL_SAMPLES), vmin=0.0, vmax=1.0)
             ax.set_axis_off()
-            ax.set_title(f"step {step}", fontsize=9)
+            ax.set_title(titles.get(step, f"step {step}"), fontsize=9)
     _save_fig(fig, grid_path)
 
     # the animation: one frame per snapshot, all of the same size
     frames: list[Image.Image] = []
     for step, _, a in classified:
+        title = titles.get(step, f"step {step}")
         if kind == "points":
-            f = _points_figure(a, f"step {step}", centers, lims, inches=4.5)
+            f = _points_figure(a, title, centers, lims, inches=4.5)
         else:
-            f = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES), f"step {step}")
+            f = _images_figure(_image_grid(a, _MAX_GRID_SAMPLES), title)
         img = _fig_to_pil(f)
         if frames and img.size != frames[0].size:
             img = img.resize(frames[0].size)

@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,47 @@ pre { background: #f3f4f7; border: 1px solid var(--line); border-radius: 6px; pa
 """
 
 
+def _phases(run_dir: Path, rows: list[dict]) -> list[tuple[str, str]]:
+    """For a model that trains in phases (ProGAN's resolutions): when each ended, and its
+    fixed-noise samples at that moment as a time-lapse (samples/phase_*.npy)."""
+    files = {p.stem.removeprefix("phase_"): p for p in (run_dir / "samples").glob("phase_*.npy")}
+    if not files:
+        return []
+    ended = {r["phase"]: r for r in rows if "event" in r and isinstance(r.get("phase"), str)}
+
+    def order(phase: str) -> tuple:
+        step = ended.get(phase, {}).get("step")
+        digits = [int(d) for d in re.findall(r"\d+", phase)]  # 8x8 before 16x16
+        return (step if _is_number(step) else math.inf, digits, phase)
+
+    phases = sorted(files, key=order)
+    table = ["<table><thead><tr><th>phase</th><th>ended at step</th><th>wall time</th>"]
+    table.append("<th>samples</th></tr></thead><tbody>")
+    for phase in phases:
+        row = ended.get(phase, {})
+        step = _fmt(row["step"]) if _is_number(row.get("step")) else "&ndash;"
+        wall = _esc(_fmt_duration(row["time"])) if _is_number(row.get("time")) else "&ndash;"
+        png = f"samples/phase_{phase}.png"
+        link = f'<a href="{_esc(png)}">{_esc(png)}</a>' if (run_dir / png).is_file() else ""
+        table.append(
+            f"<tr><td>{_esc(phase)}</td><td class='num'>{step}</td><td class='num'>{wall}</td>"
+            f"<td>{link}</td></tr>"
+        )
+    table.append("</tbody></table>")
+    grid, gif = run_dir / "phases.png", run_dir / "phases.gif"
+    try:
+        if _stale([grid, gif], max(p.stat().st_mtime for p in files.values())):
+            snaps = [(i, np.load(files[phase])) for i, phase in enumerate(phases)]
+            titles = {i: f"phase {phase}" for i, phase in enumerate(phases)}
+            timelapse(snaps, grid, gif, titles=titles)
+    except Exception as err:  # a report must not die on one bad picture
+        return [("Phases", "\n".join(table) + _error("the phase snapshots", err))]
+    what = f"{len(phases)} phases, the fixed-noise samples at the end of each"
+    pictures = _img(gif, "image/gif", "phases animation", f"animation of the {what}")
+    pictures += _img(grid, "image/png", "phases grid", what)
+    return [("Phases", "\n".join(table) + f'\n<div class="pair">{pictures}</div>')]
+
+
 def _pictures(run_dir: Path) -> list[tuple[str, str]]:
     """The final image pictures (interpolations, nearest neighbours) when the run has them."""
     from gankit.viz.pictures import INTERPOLATION, NEAREST
@@ -353,6 +395,7 @@ def write_report(run_dir: Path) -> Path:
         ("Training curves", _curves(run_dir, rows)),
         ("Samples", samples_html),
         ("Time-lapse", grid_html),
+        *_phases(run_dir, rows),
         *_pictures(run_dir),
         ("Config", config_html),
     ]
