@@ -48,8 +48,9 @@ class ProGANConfig:
 
     name: str = "progan"
     z_dim: int = 128
-    g_channels: int = 128  # G's width up to 32x32, halved at each doubling above (paper: 512)
-    d_channels: int = 128  # D's, likewise
+    g_channels: int = 128  # G's widest blocks (the paper: 512)
+    d_channels: int = 128  # D's
+    channel_base: int = 4096  # width at resolution r: min(channels, channel_base / r); paper 16384
     stable_images: int = 80_000
     fade_images: int = 80_000
     batch_sizes: dict[int, int] = field(default_factory=dict)  # resolution -> global batch
@@ -63,7 +64,8 @@ class ProGANConfig:
     lr_decay_start: float = 1.0  # fraction of training after which the lrs fall linearly to 0
 
     def validate(self) -> None:
-        for key in ("z_dim", "g_channels", "d_channels", "stable_images", "fade_images"):
+        keys = ("z_dim", "g_channels", "d_channels", "channel_base", "stable_images", "fade_images")
+        for key in keys:
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
         for res, n in self.batch_sizes.items():
@@ -84,10 +86,11 @@ def is_power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-def stage_width(channels: int, res: int) -> int:
-    """Feature maps at resolution `res`: `channels` up to 32x32, halved at each doubling above
-    (the paper's min(512, 8192 / res) with channels = 512)."""
-    return max(1, min(channels, channels * 32 // res))
+def stage_width(channels: int, base: int, res: int) -> int:
+    """Feature maps at resolution `res`: min(channels, base / res), at least 1; halving with each
+    doubling past base / channels keeps the cost of the large blocks down (the paper: 512
+    up to 32x32, 16 at 1024x1024)."""
+    return max(1, min(channels, base // res))
 
 
 @dataclass(frozen=True)
@@ -146,10 +149,10 @@ class ProGANGenerator(nn.Module):
     3x3 convs, each followed by leaky ReLU and pixel norm) and a 1x1 toRGB per resolution;
     linear output, as in the paper."""
 
-    def __init__(self, z_dim: int, img_channels: int, channels: int, growth: Growth):
+    def __init__(self, z_dim: int, img_channels: int, widths: list[int], growth: Growth):
         super().__init__()
         self.growth = growth
-        w = [stage_width(channels, START << level) for level in range(growth.levels + 1)]
+        w = widths  # per level
         self.start = nn.Sequential(
             PixelNorm(),  # z onto the sphere of radius sqrt(z_dim)
             # a dense layer to 4x4 = the paper's 4x4 conv on z padded by 3, whose fan-in is
@@ -203,9 +206,9 @@ class ProGANDiscriminator(nn.Module):
     doubling (two 3x3 convs with leaky ReLU, 2x2 average pooling) and a 4x4 head with the
     minibatch-stddev feature, a 3x3 and a 4x4 conv and a linear score."""
 
-    def __init__(self, img_channels: int, channels: int, levels: int):
+    def __init__(self, img_channels: int, widths: list[int]):
         super().__init__()
-        w = [stage_width(channels, START << level) for level in range(levels + 1)]
+        w, levels = widths, len(widths) - 1
         self.from_rgb = nn.ModuleList(
             nn.Sequential(EqualizedConv2d(img_channels, c, 1), lrelu()) for c in w
         )
@@ -282,8 +285,11 @@ class ProGAN(VectorGAN):
 
     def build_nets(self) -> tuple[nn.Module, nn.Module]:
         cfg, channels = self.cfg, self.data_shape[0]
-        G = ProGANGenerator(cfg.z_dim, channels, cfg.g_channels, self.growth)
-        return G, ProGANDiscriminator(channels, cfg.d_channels, self.growth.levels)
+        res = [START << level for level in range(self.growth.levels + 1)]
+        g_widths = [stage_width(cfg.g_channels, cfg.channel_base, r) for r in res]
+        d_widths = [stage_width(cfg.d_channels, cfg.channel_base, r) for r in res]
+        G = ProGANGenerator(cfg.z_dim, channels, g_widths, self.growth)
+        return G, ProGANDiscriminator(channels, d_widths)
 
     # ------------------------------------------------------------ the schedule
     @property
