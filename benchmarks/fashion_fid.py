@@ -29,15 +29,20 @@ TARGET_FID = 21.5  # Lucic et al. 2018's best Fashion-MNIST FID (WGAN), best of 
 PUBLISHED = [("NS-GAN", 26.5), ("WGAN", 21.5), ("WGAN-GP", 24.5)]
 
 
-def train_one(preset: str, budget: float, runs: Path) -> str:
+def train_one(
+    preset: str, budget: float, runs: Path, extra: tuple[str, ...] = (), name: str = ""
+) -> str:
+    """Trains `preset` (with `extra` overrides) on one thread for `budget` seconds into
+    runs/NAME (default: the preset's name); returns NAME."""
     torch.set_num_threads(1)
     from gankit import api
 
-    out = runs / preset
+    name = name or preset
+    out = runs / name
     shutil.rmtree(out, ignore_errors=True)
     sets = [f"train.time_limit={budget}", "train.progress=false", "train.metrics=[fid-classifier]"]
-    api.train(preset, overrides=sets + ["train.tensorboard=false"], out=out)
-    return preset
+    api.train(preset, overrides=sets + ["train.tensorboard=false", *extra], out=out)
+    return name
 
 
 def score(run: Path, n: int) -> dict:
