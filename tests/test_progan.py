@@ -165,6 +165,7 @@ def test_critic_loss_is_wgan_gp_plus_the_epsilon_drift():
         (["train.steps=3"], ["needs 4 steps to fade in 8x8", "train.steps is 3"]),
         (["model.batch_sizes={16: 8}"], ["batch_sizes has resolution 16", "grows only to 8x8"]),
         (["model.batch_sizes={12: 8}"], ["batch_sizes has resolution 12", "powers of two"]),
+        (["train.compile=true"], ["torch.compile does not support", "drop train.compile"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, sets, words):

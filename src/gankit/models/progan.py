@@ -312,6 +312,11 @@ class ProGAN(VectorGAN):
     def check_train(self, train) -> None:
         """The schedule must fade the target in within train.steps, and every batch size
         split evenly over the processes."""
+        if train.compile and self.cfg.gp_lambda:
+            raise ConfigError(
+                "progan's gradient penalty differentiates D twice, which torch.compile does not "
+                "support; drop train.compile (or set model.gp_lambda=0)"
+            )
         world = self.ranks.world
         for level in range(self.growth.levels + 1):
             n = self.level_batch(level, train.batch_size)
