@@ -349,9 +349,9 @@ def _phases(run_dir: Path, rows: list[dict]) -> list[tuple[str, str]]:
     except Exception as err:  # a report must not die on one bad picture
         return [("Phases", "\n".join(table) + _error("the phase snapshots", err))]
     what = f"{len(phases)} phases, the fixed-noise samples at the end of each"
-    pictures = _img(gif, "image/gif", "phases animation", f"animation of the {what}")
-    pictures += _img(grid, "image/png", "phases grid", what)
-    return [("Phases", "\n".join(table) + f'\n<div class="pair">{pictures}</div>')]
+    animation = _img(gif, "image/gif", "phases animation", f"animation of the {what}")
+    top = f'<div class="pair"><div>{"".join(table)}</div>{animation}</div>'
+    return [("Phases", top + _img(grid, "image/png", "phases grid", what))]
 
 
 def _pictures(run_dir: Path) -> list[tuple[str, str]]:
