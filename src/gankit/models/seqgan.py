@@ -299,7 +299,8 @@ class SeqGAN(TextModel):
             "D": torch.optim.Adam(D.parameters(), lr=self.cfg.lr_d),
         }
 
-    def phase(self, step: int) -> str:
+    def phase_at(self, step: int) -> str:
+        """The phase of SeqGAN's schedule at `step`: mle, d-pretrain or adversarial."""
         if step < self.cfg.mle_steps:
             return "mle"
         if step < self.cfg.mle_steps + self.cfg.d_pretrain_steps:
@@ -307,7 +308,7 @@ class SeqGAN(TextModel):
         return "adversarial"
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
-        phase = self.phase(step)
+        phase = self.phase_at(step)
         zero = torch.zeros((), device=batch.device)
         logs = {"loss/G": zero, "loss/D": zero, "loss/mle": zero, "reward": zero}
         real = batch.chunk(self.cfg.d_steps)
