@@ -107,8 +107,9 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         fid = f"{r['fid_inception']:.2f}" if r.get("fid_inception") is not None else "n/a"
         kid = f"{r['kid_inception']:.4f}" if r.get("kid_inception") is not None else "n/a"
         clf = f"{r['fid_classifier']:.2f}" if r.get("fid_classifier") is not None else "n/a"
+        budget = f"{r['budget_s']:.0f}" if r["budget_s"] else "&ndash;"  # the photo run: steps
         lines.append(
-            f"| {r['model']} | `{r['preset']}` | {r['budget_s']:.0f} | {r.get('steps', '')} "
+            f"| {r['model']} | `{r['preset']}` | {budget} | {r.get('steps', '')} "
             f"| {r['max_resolution']} | {fid} | {kid} | {clf} | {r['nonfinite_steps']} |"
         )
     photo = info.get("photo")
