@@ -41,9 +41,9 @@ class ProGANConfig:
 
     The schedule counts real images shown to D: 4x4 trains for `stable_images`; each larger
     resolution fades in over `fade_images`, then trains for `stable_images`; the target goes on
-    until the run ends. The paper used 800k and 800k; the defaults here fit `train.steps`'
-    default of 5,000 steps at batch 256 up to 128x128. `batch_sizes` maps a resolution to its
-    batch (e.g. {4: 64, 32: 16}); others use train.batch_size.
+    until the run ends. The paper used 800k and 800k; the defaults here, a tenth, fit the default
+    train.steps (5,000 at batch 256) for targets up to 1024x1024. `batch_sizes` maps a resolution
+    to its batch (e.g. {4: 64, 32: 16}); others use train.batch_size.
     """
 
     name: str = "progan"
