@@ -109,6 +109,7 @@ def test_own_yaml_file_as_preset(tmp_path):
         ("seqgan", "oracle"),
         ("pix2pix", "edges2digits"),
         ("cyclegan", "mnist-usps"),
+        ("progan", "digits"),
         ("dcgan", "mnist5k"),
         ("gan", "ring"),
     ],

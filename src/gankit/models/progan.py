@@ -262,6 +262,7 @@ class ProGAN(VectorGAN):
     """Progressive GAN (Karras et al. 2018): grows G and D from 4x4, WGAN-GP + drift, EMA of G."""
 
     uses_data_info = True  # the data's native sizes: is anything upscaled to the target?
+    default_data = "digits"  # the one built-in set whose native size is a power of two (8x8)
 
     def __init__(self, cfg: ProGANConfig, data_shape, num_classes: int = 0, data_info=None):
         channels, size = image_size(cfg.name, data_shape)
