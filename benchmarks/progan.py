@@ -122,6 +122,11 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             f"{photo['max_resolution']}x{photo['max_resolution']} with "
             f"{photo['nonfinite_steps']} non-finite steps.",
         ]
+        if photo.get("reused"):
+            lines[-1] += (
+                f" This invocation counted an existing run (`--photo-run {photo['reused']}`), "
+                "trained earlier with the settings above (its config.yaml)."
+            )
     lines += ["", "Samples of the fixed noise at the end of each phase (upscaled for display):", ""]
     for tag, names in info.get("grids", {}).items():
         links = ", ".join(f"[{n.split('phase_')[-1].removesuffix('.png')}]({n})" for n in names)
@@ -136,6 +141,9 @@ def main() -> None:
     ap.add_argument("--photo-steps", type=int, default=4000, help="steps of the photo run")
     ap.add_argument("--photos", default="", help="a folder of photos instead of the LFW faces")
     ap.add_argument("--photo-set", action="append", default=[], help="override for the photo run")
+    ap.add_argument(
+        "--photo-run", type=Path, default=None, help="count an existing lfw-progan run instead"
+    )
     ap.add_argument("--runs", type=Path, default=Path("/tmp/gankit-progan-runs"))
     ap.add_argument("--skip-train", action="store_true", help="score the runs of a previous call")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -143,7 +151,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     args.runs.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    photo_run = args.runs / "lfw-progan"
+    photo_run = args.photo_run or args.runs / "lfw-progan"
     with ProcessPoolExecutor(2) as pool:
         if not args.skip_train:
             names, presets, extras = zip(*[(k, p, e) for k, (p, e) in FASHION.items()], strict=True)
@@ -152,9 +160,10 @@ def main() -> None:
             for name in jobs:
                 print(f"trained {name}", flush=True)
             # the photo run takes one core while this process scores on the other
-            photo_job = pool.submit(
-                train_photos, photo_run, args.photo_steps, args.photos, args.photo_set
-            )
+            if not args.photo_run:
+                photo_job = pool.submit(
+                    train_photos, photo_run, args.photo_steps, args.photos, args.photo_set
+                )
         torch.set_num_threads(1)
         rows = []
         for name in FASHION:
@@ -163,12 +172,17 @@ def main() -> None:
             row["nonfinite_steps"] = nonfinite_steps(run)
             print(json.dumps(row), flush=True)
             rows.append(row)
-        wall = photo_job.result() if not args.skip_train else "?"
+        if args.skip_train or args.photo_run:
+            last = (photo_run / "metrics.jsonl").read_text().splitlines()[-1]
+            wall = f"{json.loads(last)['time']:.0f}"
+        else:
+            wall = photo_job.result()
     photo = {
         "data": args.photos or "the 100 LFW faces (skimage), upscaled to 64x64",
         "steps": args.photo_steps,
         "overrides": args.photo_set,
         "wall_s": wall,
+        "reused": str(args.photo_run or ""),
         "max_resolution": max_resolution(photo_run),
         "nonfinite_steps": nonfinite_steps(photo_run),
     }
