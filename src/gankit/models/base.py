@@ -25,9 +25,8 @@ class GANModel(nn.Module):
     batches_per_step: ClassVar[int] = 1
     conditional: ClassVar[bool] = False  # G(z, y) and D(x, y) take class labels
     uses_data_info: ClassVar[bool] = False  # the constructor takes data_info= (e.g. a vocabulary)
-    default_data: ClassVar[str | None] = (
-        None  # the data set when neither --data nor a preset names one
-    )
+    # the data set when neither --data nor a preset names one (None: mnist5k or ring)
+    default_data: ClassVar[str | None] = None
 
     def __init__(self, cfg, data_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()
