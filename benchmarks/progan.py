@@ -74,7 +74,11 @@ def train_photos(run: Path, steps: int, photos: str, extra: list[str]) -> str:
 def copy_phase_grids(run: Path, out: Path, tag: str) -> list[str]:
     """samples/phase_*.png of a run -> out/progan_TAG_phase_*.png; the names copied."""
     names = []
-    for png in sorted((run / "samples").glob("phase_*.png"), key=lambda p: p.stat().st_mtime):
+
+    def resolution(png: Path) -> int:  # phase_16x16.png -> 16
+        return int(png.stem.removeprefix("phase_").split("x")[0])
+
+    for png in sorted((run / "samples").glob("phase_*.png"), key=resolution):
         name = f"progan_{tag}_{png.name}"
         shutil.copy(png, out / name)
         names.append(name)
