@@ -163,7 +163,6 @@ def test_critic_loss_is_wgan_gp_plus_the_epsilon_drift():
         (["data.img_size=12"], ["power of two", "12x12"]),
         (["data.img_size=16"], ["smaller than the target resolution 16x16", "model.upscale=true"]),
         (["train.steps=3"], ["needs 4 steps to fade in 8x8", "train.steps is 3"]),
-        (["model.batch_sizes={16: 8}"], ["batch_sizes has resolution 16", "grows only to 8x8"]),
         (["model.batch_sizes={12: 8}"], ["batch_sizes has resolution 12", "powers of two"]),
         (["train.compile=true"], ["torch.compile does not support", "drop train.compile"]),
     ],
@@ -175,6 +174,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, sets, words):
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert all(w in err for w in words), err
     assert not out.exists()  # nothing written
+
+
+def test_batch_sizes_above_the_target_are_unused():
+    cfg = resolve_config(model="progan", data="digits", overrides=TINY)  # 8x8
+    cfg.model.batch_sizes = {4: 6, 8: 10, 64: 2}  # e.g. a preset's schedule for 64x64
+    data = build_data(cfg.data, seed=0)
+    model = build_model(cfg.model, data.shape, data_info=data.info())
+    assert [model.level_batch(level, 99) for level in (0, 1)] == [6, 10]
 
 
 def test_upscaled_data_trains_when_asked():

@@ -273,12 +273,7 @@ class ProGAN(VectorGAN):
                 "data.img_size (MNIST and Fashion-MNIST: data.img_size=32 data.fit=pad)"
             )
         self.growth = Growth(int(math.log2(size // START)), cfg.stable_images, cfg.fade_images)
-        too_big = [r for r in cfg.batch_sizes if r > size]
-        if too_big:
-            raise ConfigError(
-                f"model.batch_sizes has resolution {max(too_big)}, but the run grows only to "
-                f"{size}x{size} (data.img_size); drop it or raise data.img_size"
-            )
+        # entries above the target are not used: one schedule (a preset's) serves smaller runs
         check_native_size(data_info or {}, size, cfg.upscale)
         super().__init__(cfg, data_shape, num_classes)
         self.enable_ema(EMA_DECAY)  # build_model sets train.ema's decay instead when given
