@@ -3,12 +3,12 @@
 The `mnist-usps-cyclegan` preset is trained without labels (seed 0). Then every USPS test digit
 is translated into MNIST style and classified by gankit's MNIST classifier, and every MNIST test
 digit (mnist5k's 1,000) into USPS style and classified by a USPS classifier that gankit trains
-(`python -m gankit.metrics.classifier --data usps --root usps.h5`). The baseline feeds the
+(`python -m gankit.metrics.classifier --data usps`). The baseline feeds the
 untranslated digits to the other domain's classifier; the ceiling is each classifier on its
 own domain. Target (issue 4): at least 95% for USPS -> MNIST.
 
-    python benchmarks/cyclegan_digits.py --usps ../shared/data/usps.h5
-    python benchmarks/cyclegan_digits.py --usps ../shared/data/usps.h5 --skip-train
+    python benchmarks/cyclegan_digits.py
+    python benchmarks/cyclegan_digits.py --skip-train
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ BACK = {"BtoA": "AtoB", "AtoB": "BtoA"}
 SOURCE_CLASSIFIER = {"A": "mnist", "B": "usps"}
 
 
-def overrides(usps: Path, precision: str) -> list[str]:
+def overrides(usps: str, precision: str) -> list[str]:
     return [
         f"data.usps_path={usps}",
         f"train.precision={precision}",
@@ -41,7 +41,7 @@ def overrides(usps: Path, precision: str) -> list[str]:
     ]
 
 
-def train(run: Path, usps: Path, precision: str) -> None:
+def train(run: Path, usps: str, precision: str) -> None:
     from gankit import api
 
     shutil.rmtree(run, ignore_errors=True)
@@ -148,7 +148,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--usps", type=Path, required=True, help="usps.h5 (see data/README)")
+    ap.add_argument("--usps", default="", help="usps.h5 (default: the file shipped with gankit)")
     ap.add_argument("--precision", default="bf16", help="fp32, or bf16 where AMX makes it fast")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", type=Path, default=Path("/tmp/gankit-cyclegan-digits"))
@@ -159,7 +159,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.time()
     if not args.skip_train:
-        train(args.run, args.usps.resolve(), args.precision)
+        train(args.run, args.usps, args.precision)
     rows = score(args.run)
     for r in rows:
         print(r, flush=True)

@@ -27,7 +27,6 @@ from common import save, settings
 
 from gankit.metrics.music import ALL_KEYS, MAJOR, binarize, roll_metrics
 
-DATA = "/work/shared/data/jsb-chorales-16th-satb.json"
 N_SAMPLES = 1000
 N_AUDIO = 2  # segments rendered per row into benchmarks/results (a WAV of ~20 s)
 DISTANCES = {"pc_hist_distance", "test_nll"}  # already "lower is closer"; others: |x - data|
@@ -182,7 +181,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--data", default="", help="JSB JSON (default: the file shipped with gankit)")
     ap.add_argument("--gan-preset", default="jsb-musegan")
     ap.add_argument("--rnn-preset", default="jsb-rnn")
     ap.add_argument("--gan-run", type=Path, help="score this finished run instead of training")
@@ -258,7 +257,7 @@ def main() -> None:
         rows.append(row)
     closeness(rows)
     extra = settings(
-        data=args.data, n_test=len(test_rolls), total_wall_s=time.perf_counter() - start
+        data=info["source"], n_test=len(test_rolls), total_wall_s=time.perf_counter() - start
     )
     save(args.out / "music", rows, extra, write_markdown)
 

@@ -6,7 +6,7 @@ is the oracle's mean per-token NLL of 10,000 generated sequences (lower is bette
 trains the `oracle-seqgan` preset once: the `mle` row is its generator at the end of MLE
 pre-training, the `seqgan` row the same generator after the adversarial phase.
 
-    python benchmarks/seqgan_oracle.py --oracle PATH/seqgan-oracle-params.npz --seeds 3
+    python benchmarks/seqgan_oracle.py --seeds 3
 
 Each seed trains in its own process on one thread; seeds run in parallel (--workers), so the wall
 time of a row is that of one run on one core shared with the other runs on the machine.
@@ -15,7 +15,6 @@ time of a row is that of one run on one core shared with the other runs on the m
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -119,8 +118,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.path.join(os.environ.get("GANKIT_DATA_DIR", "."), "seqgan-oracle-params.npz")
-    ap.add_argument("--oracle", default=default, help="seqgan-oracle-params.npz")
+    ap.add_argument("--oracle", default="", help="seqgan-oracle-params.npz (default: gankit's)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=3)

@@ -6,7 +6,7 @@ Each corpus trains its `<corpus>-seqgan` preset once: the `mle` rows are its gen
 of MLE pre-training (the text-mle baseline: the same network and updates), sampled at each
 temperature; the `seqgan` row is the same generator after the adversarial phase.
 
-    python benchmarks/text_corpora.py --data-dir PATH_WITH_THE_TXT_FILES
+    python benchmarks/text_corpora.py
 
 Each corpus trains in its own process on one thread (--workers at once).
 """
@@ -14,7 +14,6 @@ Each corpus trains in its own process on one thread (--workers at once).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -116,9 +115,14 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def corpus_path(folder: str, corpus: str) -> str:
+    """The corpus file in `folder`; "" (the file shipped with gankit) when no folder is given."""
+    return str(Path(folder) / CORPORA[corpus]) if folder else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=os.environ.get("GANKIT_DATA_DIR", "."))
+    ap.add_argument("--data-dir", default="", help="folder of the .txt files (default: gankit's)")
     ap.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
@@ -126,8 +130,7 @@ def main() -> None:
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [
-            pool.submit(run_one, c, str(Path(args.data_dir) / CORPORA[c]), args.seed)
-            for c in args.corpora
+            pool.submit(run_one, c, corpus_path(args.data_dir, c), args.seed) for c in args.corpora
         ]
         runs = gather(futures)
     stem = Path(__file__).parent / "results" / "text_corpora"

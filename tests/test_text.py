@@ -114,14 +114,15 @@ def test_truncating_long_lines_keeps_their_start(tmp_path):
     assert decode_text(data.train, data.info()) == ["a b c d e f g h i j k"]  # 11 + <eos>
 
 
-def test_missing_corpus_names_the_file_and_the_fix(tmp_path, monkeypatch):
-    monkeypatch.delenv("GANKIT_DATA_DIR", raising=False)
+def test_corpus_defaults_to_the_bundled_file_and_a_missing_path_names_it(tmp_path):
     cfg = resolve_config(model="seqgan", data="chinese-poems")
-    with pytest.raises(DataError, match="chinese-poems.txt.*data.path=FILE.*GANKIT_DATA_DIR"):
+    data = build_data(cfg.data, seed=0)
+    assert len(data.train) + len(data.test) == 16_394  # every poem of the bundled file
+    assert cfg.data.path == ""  # the config keeps no install path, so the run stays portable
+    missing = tmp_path / "nope.txt"
+    cfg = resolve_config(model="seqgan", data="shakespeare", overrides=[f"data.path={missing}"])
+    with pytest.raises(DataError, match=r"nope\.txt does not exist.*data\.path"):
         build_data(cfg.data, seed=0)
-    monkeypatch.setenv("GANKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(DataError, match="shakespeare|tinyshakespeare.txt does not exist"):
-        build_data(resolve_config(model="seqgan", data="shakespeare").data, seed=0)
 
 
 # ---------------------------------------------------------------- the oracle

@@ -23,13 +23,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit.data.files import data_file, label
 from gankit.data.images import DEFAULT_ROOT, ImageSet, fixed_permutation, user_folder
 from gankit.errors import ConfigError, DataError
 from gankit.registry import register_dataset
 
 BEATS_PER_BAR = 4  # segments are cut in 4/4 bars counted from each piece's start
 MIDI_SUFFIXES = (".mid", ".midi")
-JSB_DEFAULT = "../shared/data/jsb-chorales-16th-satb.json"
+JSB_FILE = "jsb-chorales-16th-satb.json"  # shipped in gankit/data/files
 JSB_HOME = "github.com/czhuang/JSB-Chorales-dataset"
 SPLITS = ("train", "valid", "test")
 Note = tuple[int, int, int]  # (pitch, start step, end step), end exclusive
@@ -74,8 +75,9 @@ class MusicConfig:
 class JsbConfig(MusicConfig):
     name: str = "jsb-chorales"
     # the JSON of czhuang/JSB-Chorales-dataset: {"train", "valid", "test": [piece]}, a piece a
-    # list of time steps, a step the list of sounding MIDI pitches (-1 = a silent voice)
-    path: str = JSB_DEFAULT
+    # list of time steps, a step the list of sounding MIDI pitches (-1 = a silent voice);
+    # empty: the 16th-note file shipped with gankit
+    path: str = ""
     resolution: int = 4  # steps per beat of the file: 4 for the 16th-note file, 1 for quarter
 
 
@@ -242,11 +244,6 @@ def _segment_pieces(pieces: Iterable[Piece], cfg: MusicConfig) -> tuple[Tensor, 
 
 def read_jsb(path: Path) -> dict[str, list[Piece]]:
     """The JSB JSON's splits as notes; a DataError naming the file for anything unreadable."""
-    if not path.is_file():
-        raise DataError(
-            f"{path} not found: the JSB chorales JSON ({JSB_HOME}); give its path with "
-            "--set data.path=FILE"
-        )
     try:
         raw = json.loads(path.read_text())
         splits = {s: [steps_to_notes(piece) for piece in raw[s]] for s in SPLITS}
@@ -264,9 +261,8 @@ def read_jsb(path: Path) -> dict[str, list[Piece]]:
 def jsb_chorales(cfg: JsbConfig, seed: int) -> MusicSet:
     """JSB chorales, 229/76/77 pieces (Boulanger-Lewandowski 2012 split), 4-bar piano rolls."""
     cfg.validate()
-    path = Path(cfg.path).expanduser().resolve()
-    cfg.path = str(path)  # saved absolute, so the run can be resumed from any folder
-    return MusicSet(cfg, seed, read_jsb(path), str(path))
+    path = data_file(cfg, "path", JSB_FILE, f"the JSB chorales JSON, {JSB_HOME}")
+    return MusicSet(cfg, seed, read_jsb(path), label(path))
 
 
 # ---------------------------------------------------------------- music21's chorales

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit.data.files import data_file, find, label
 from gankit.data.images import (
     DEFAULT_ROOT,
     GREY_MODES,
@@ -441,7 +442,9 @@ class MnistUspsConfig:
     """MNIST digits (A) and USPS digits (B), both grey and resized to img_size."""
 
     name: str = "mnist-usps"
-    usps_path: str = ""  # usps.h5: train/data (7291, 256) in [0, 1], train/target; test/...
+    # usps.h5: train/data (7291, 256) in [0, 1], train/target; test/...; empty: the copy
+    # shipped with gankit
+    usps_path: str = ""
     img_size: int = 32
     flip: bool = False
 
@@ -449,18 +452,16 @@ class MnistUspsConfig:
         _check_size(self.img_size, "resize")
 
 
-def read_usps(path: str) -> tuple[Split, Split]:
-    """USPS (Hull 1994) from an HDF5 file: (train, test) of uint8 [N, 1, 16, 16] and labels."""
+USPS_FILE = "usps.h5"
+USPS_WHAT = "USPS in HDF5: train/data, train/target, test/data, test/target"
+
+
+def read_usps(path: str | Path) -> tuple[Split, Split]:
+    """USPS (Hull 1994) from an HDF5 file, the bundled one when `path` is empty: (train, test)
+    of uint8 [N, 1, 16, 16] and labels."""
     import h5py
 
-    if not path:
-        raise ConfigError(
-            "data set 'mnist-usps' needs the USPS file: --set data.usps_path=PATH/usps.h5 "
-            "(HDF5 with train/data, train/target, test/data, test/target)"
-        )
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise DataError(f"USPS file {file} does not exist; give usps.h5 with data.usps_path")
+    file = find(str(path), USPS_FILE, USPS_WHAT, "data.usps_path")
     try:
         with h5py.File(file, "r") as f:
             out = []
@@ -480,8 +481,8 @@ def mnist_usps(cfg: MnistUspsConfig, seed: int) -> UnpairedSet:
     from gankit.data.images import DIGIT_NAMES, fit_images
 
     cfg.validate()
-    usps_train, usps_test = read_usps(cfg.usps_path)
-    cfg.usps_path = str(Path(cfg.usps_path).expanduser().resolve())
+    file = data_file(cfg, "usps_path", USPS_FILE, USPS_WHAT)
+    usps_train, usps_test = read_usps(file)
     mnist = DATASETS.get("mnist5k")(Mnist5kConfig(img_size=cfg.img_size), seed)
     size = cfg.img_size
     usps = ImageSet(
@@ -490,9 +491,9 @@ def mnist_usps(cfg: MnistUspsConfig, seed: int) -> UnpairedSet:
         (fit_images(usps_train[0], size), usps_train[1]),
         (fit_images(usps_test[0], size), usps_test[1]),
         DIGIT_NAMES,
-        cfg.usps_path,
+        label(file),
     )
     mnist = ImageSet(
         cfg, seed, (mnist.images, mnist.labels), mnist.test, DIGIT_NAMES, mnist.source
     )  # again, with this data set's flips
-    return UnpairedSet(cfg, seed, mnist, usps, f"{mnist.source} + {cfg.usps_path}")
+    return UnpairedSet(cfg, seed, mnist, usps, f"{mnist.source} + {usps.source}")

@@ -3,13 +3,13 @@
 Every text data set gives batches of token ids, LongTensor [n, max_len]. Its `info()` carries the
 vocabulary, so a run's data.json alone turns sampled ids back into text.
 
-Corpora are read from a path (`data.path`), or from `$GANKIT_DATA_DIR/<file name>` when the path
-is empty; a missing file is a DataError that names it and says where the data set comes from.
+Corpora are read from `data.path`; an empty path means the copy shipped in gankit/data/files
+(chinese-poems, shakespeare, oracle). A missing file is a DataError that names it and says where
+the data set comes from.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gankit.data.files import data_file
 from gankit.data.sources import DataSource
 from gankit.errors import ConfigError, DataError
 from gankit.registry import register_dataset
 from gankit.viz.samples import register_writer
 
-DATA_DIR_ENV = "GANKIT_DATA_DIR"
 PAD, EOS = "<pad>", "<eos>"
 TOKENIZERS: dict[str, tuple[Callable[[str], list[str]], str]] = {
     # name -> (split text into tokens, the separator that joins tokens back into text)
@@ -96,22 +96,6 @@ def decode_text(ids: np.ndarray | Tensor, info: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------- files
-
-
-def resolve_path(path: str, file_name: str, what: str) -> Path:
-    """`path`, or `$GANKIT_DATA_DIR/file_name` when it is empty; a missing file says the fix."""
-    if not path:
-        folder = os.environ.get(DATA_DIR_ENV)
-        if not folder:
-            raise DataError(
-                f"data set needs {file_name} ({what}): give --set data.path=FILE, or set "
-                f"{DATA_DIR_ENV} to the folder that holds it"
-            )
-        path = str(Path(folder) / file_name)
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.is_file():
-        raise DataError(f"data file {resolved} does not exist ({what}); check data.path")
-    return resolved
 
 
 def read_text(path: Path) -> str:
@@ -205,7 +189,7 @@ class TokenSequences(DataSource):
 @dataclass
 class TextConfig:
     name: str = "text"
-    path: str = ""  # a UTF-8 text file
+    path: str = ""  # a UTF-8 text file; empty for a named corpus: the copy shipped with gankit
     tokenizer: str = "char"  # char | whitespace
     mode: str = "lines"  # lines: one sample per line | windows: consecutive max_len tokens
     max_len: int = 32  # tokens per sample, <eos> included in lines mode
@@ -228,8 +212,7 @@ class TextConfig:
 
 
 def load_corpus(cfg: TextConfig, seed: int, file_name: str, what: str) -> TokenSequences:
-    path = resolve_path(cfg.path, file_name, what)
-    cfg.path = str(path)  # saved absolute, so the run can be resumed from any folder
+    path = data_file(cfg, "path", file_name, what)
     text = read_text(path)
     if cfg.mode == "lines":
         vocab, ids = encode_lines(text, cfg.tokenizer, cfg.max_len, cfg.too_long, path)
@@ -368,7 +351,7 @@ class OracleSequences(TokenSequences):
 @dataclass
 class OracleConfig:
     name: str = "oracle"
-    path: str = ""  # seqgan-oracle-params.npz
+    path: str = ""  # seqgan-oracle-params.npz; empty: the copy shipped with gankit
     n_train: int = 10_000  # sequences drawn as training data (the paper's 10,000)
     seq_len: int = 20
     data_seed: int = 0  # the draw of the training set, the same for every training seed
@@ -384,8 +367,7 @@ class OracleConfig:
 @register_dataset("oracle", config=OracleConfig)
 def oracle(cfg: OracleConfig, seed: int) -> OracleSequences:
     """SeqGAN's synthetic data: 10,000 sequences of 20 tokens drawn from the oracle LSTM."""
-    path = resolve_path(cfg.path, ORACLE_FILE, ORACLE_SOURCE)
-    cfg.path = str(path)
+    path = data_file(cfg, "path", ORACLE_FILE, ORACLE_SOURCE)
     return OracleSequences(cfg, seed, load_oracle(path))
 
 

@@ -7,7 +7,7 @@ Shipped weights live in `gankit/metrics/weights/NAME.safetensors` with `NAME.jso
 
     python -m gankit.metrics.classifier --data mnist5k --out src/gankit/metrics/weights
     python -m gankit.metrics.classifier --data fashion-mnist --out src/gankit/metrics/weights
-    python -m gankit.metrics.classifier --data usps --root usps.h5 --out src/gankit/metrics/weights
+    python -m gankit.metrics.classifier --data usps --out src/gankit/metrics/weights
 """
 
 from __future__ import annotations
@@ -323,7 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument(
-        "--root", default=None, help=f"Fashion-MNIST folder ({FASHION_MNIST_ROOT}) or usps.h5"
+        "--root",
+        default=None,
+        help=f"Fashion-MNIST folder ({FASHION_MNIST_ROOT}), or usps.h5 (default: gankit's copy)",
     )
     args = p.parse_args(argv)
     if args.threads:
