@@ -21,10 +21,16 @@ def mean_se(values: list[float]) -> tuple[float, float]:
 
 
 def settings(**extra) -> dict:
-    """What every result file records: machine, torch, date, plus the script's own settings."""
+    """What every result file records: machine (CPU model, whether it computes bf16 natively,
+    the load when the script ended), torch, date, plus the script's own settings."""
+    from gankit.training.hardware import cpu_name, native_bf16
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores "
-        f"({platform.processor() or platform.platform()})",
+        "machine": f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"bf16 native: {native_bf16('cpu')[0]}, load average {load} (1, 5, 15 min)",
+        "cpu": cpu_name(),
+        "bf16_native": native_bf16("cpu")[0],
         "torch": torch.__version__,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         **extra,

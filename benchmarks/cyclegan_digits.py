@@ -149,7 +149,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--usps", default="", help="usps.h5 (default: the file shipped with gankit)")
-    ap.add_argument("--precision", default="bf16", help="fp32, or bf16 where AMX makes it fast")
+    ap.add_argument("--precision", default="auto", help="auto (bf16 where native), fp32 or bf16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", type=Path, default=Path("/tmp/gankit-cyclegan-digits"))
     ap.add_argument("--skip-train", action="store_true")

@@ -126,6 +126,9 @@ def train(
     main = trainer.ranks.is_main  # under torchrun, one process speaks
     if main:
         typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
+        t = trainer.cfg.train
+        threads = f"{trainer.threads} thread{'s' * (trainer.threads > 1)}"
+        typer.echo(f"precision {t.precision} ({trainer.precision_reason}), {threads}")
     try:
         trainer.fit()
     except KeyboardInterrupt as e:

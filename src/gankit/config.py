@@ -17,7 +17,7 @@ from gankit.errors import ConfigError
 from gankit.registry import DATASETS, MODELS
 
 SECTIONS = ("model", "data", "train")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 ON_NONFINITE = ("stop", "rollback")
 
 
@@ -30,7 +30,10 @@ class TrainConfig:
     batch_size: int = 256
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler per optimizer)
+    # auto | fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler per optimizer). auto: bf16 for
+    # large conv models where the hardware computes in bf16, else fp32; the run records its choice
+    precision: str = "auto"
+    threads: int = 0  # intra-op CPU threads; 0 = auto: 1 for small models (MLP, LSTM), else all
     channels_last: bool = False  # NHWC memory layout for conv nets and image batches
     compile: bool = False  # torch.compile each net (slow start, faster steps on some machines)
     sync_bn: bool = False  # batch norm over the global batch under torchrun (CUDA only)
@@ -54,6 +57,8 @@ class TrainConfig:
                 raise ConfigError(
                     f"train.{key} must be a positive integer, got {getattr(self, key)}"
                 )
+        if self.threads < 0:
+            raise ConfigError(f"train.threads must be 0 (auto) or a number, got {self.threads}")
         if self.keep_last < 1:
             raise ConfigError(f"train.keep_last must be at least 1, got {self.keep_last}")
         if self.time_limit < 0:

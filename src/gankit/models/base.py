@@ -27,6 +27,9 @@ class GANModel(nn.Module):
     uses_data_info: ClassVar[bool] = False  # the constructor takes data_info= (e.g. a vocabulary)
     # the data set when neither --data nor a preset names one (None: mnist5k or ring)
     default_data: ClassVar[str | None] = None
+    # large convolutions: bf16 (where native) and several threads pay; small MLPs and LSTMs train
+    # in fp32 on one thread (train.precision=auto, train.threads=0)
+    compute_bound: ClassVar[bool] = False
 
     def __init__(self, cfg, data_shape: tuple[int, ...], num_classes: int = 0):
         super().__init__()

@@ -85,6 +85,8 @@ def image_size(model: str, data_shape: tuple[int, ...]) -> tuple[int, int]:
 class DCGAN(VectorGAN):
     """DCGAN (Radford et al. 2016): conv G and D; loss, norm and penalties by config."""
 
+    compute_bound = True
+
     def __init__(self, cfg, data_shape, num_classes: int = 0):
         self.pack = cfg.pack
         super().__init__(cfg, data_shape, num_classes)

@@ -261,6 +261,7 @@ def real_at(x: Tensor, level: int, alpha: float = 1.0) -> Tensor:
 class ProGAN(VectorGAN):
     """Progressive GAN (Karras et al. 2018): grows G and D from 4x4, WGAN-GP + drift, EMA of G."""
 
+    compute_bound = True
     uses_data_info = True  # the data's native sizes: is anything upscaled to the target?
     default_data = "digits"  # the one built-in set whose native size is a power of two (8x8)
 

@@ -13,6 +13,7 @@ class Translator(GANModel):
     """A model whose "noise" is an image to translate: snapshots feed it held-out (a, b)
     stacked along channels, `translate(x, direction)` maps your own images."""
 
+    compute_bound = True
     uses_data_info = True
 
     def configure_schedulers(self, total_steps: int):

@@ -20,6 +20,7 @@ from gankit.metrics import check_metrics, evaluate
 from gankit.models import build_model, load_nets
 from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gankit.training.hardware import resolve_precision, resolve_threads
 from gankit.training.progress import ProgressBar
 from gankit.training.run import RunDir
 
@@ -99,6 +100,11 @@ class Trainer:
             self.data.num_classes,
             self.data_info,
         )
+        # decided once, then recorded in the run's config.yaml: a resumed run keeps the choice
+        t.precision, self.precision_reason = resolve_precision(
+            t.precision, self.device, self.model.compute_bound
+        )
+        self.threads = resolve_threads(t.threads, self.model.compute_bound)
         self.configure_model()
         self.model.check_train(t)  # e.g. a growth schedule that train.steps cannot finish
         self.schedulers = self.model.configure_schedulers(t.steps)
@@ -302,6 +308,8 @@ class Trainer:
             t.steps, self.step, t.progress and main, time_limit=t.time_limit, elapsed=self.elapsed
         )
         phase = self.model.phase
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)  # for this run only: restored when it ends
         try:
             with bar, StopOnSignal() as stop:
                 while not self.finished():
@@ -353,6 +361,7 @@ class Trainer:
                     if stopping:
                         raise TrainingStopped
         finally:
+            torch.set_num_threads(threads_before)
             if self._writer is not None:
                 self._writer.close()
         if main:
