@@ -119,6 +119,15 @@ def model_case(name: str) -> tuple[str, list[str]]:
     return ("digits" if conditional else "ring"), TINY
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache(tmp_path_factory):
+    # real-data features are cached under GANKIT_CACHE: the tests' own folder, never the user's
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GANKIT_CACHE", str(tmp_path_factory.mktemp("gankit-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     # Results must not depend on thread scheduling; one thread also keeps tests from contending.

@@ -10,12 +10,12 @@ import torch
 
 from gankit import api
 from gankit.config import resolve_config
-from gankit.errors import CheckpointError, RunError
+from gankit.errors import CheckpointError, ConfigError, RunError
 from gankit.training.checkpoint import list_checkpoints, load_checkpoint
 from gankit.training.run import RunDir
 from gankit.training.trainer import Trainer, TrainingDiverged, TrainingStopped
 
-from .conftest import TINY
+from .conftest import IMAGE_TINY, TINY, TRAIN_TINY
 
 
 def train(tmp_path, name="run", model="gan", steps=20, extra=()):
@@ -203,3 +203,91 @@ def test_progress_bar_fills_with_time_under_a_time_limit():
     with ProgressBar(1000, 0, True) as bar:
         bar.update(3)
         assert bar._progress.tasks[0].fields["where"] == "3/1000"
+
+
+# ------------------------------------------------------------------ precision and threads
+
+
+@pytest.fixture
+def cpu_with(monkeypatch):
+    """Pretends the CPU reports these /proc/cpuinfo flags (the detection is cached per process)."""
+    from gankit.training import hardware
+
+    def pretend(*flags):
+        monkeypatch.setattr(hardware, "cpu_flags", lambda: set(flags))
+        hardware.native_bf16.cache_clear()
+
+    yield pretend
+    hardware.native_bf16.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "flags, native",
+    [
+        (("avx2", "fma"), False),  # AMD Zen 3 and most laptops: bf16 would be emulated, ~10x slower
+        (("avx512f", "avx512bw"), False),  # AVX-512 without bf16 instructions
+        (("avx512f", "avx512_bf16"), True),  # AMD Zen 4, Intel Cooper Lake
+        (("amx_tile", "amx_bf16"), True),  # Intel Sapphire Rapids and later
+    ],
+)
+def test_auto_precision_is_bf16_only_for_conv_models_on_native_bf16_cpus(
+    tmp_path, cpu_with, flags, native
+):
+    cpu_with(*flags)
+    conv = api.prepare(None, "dcgan", "digits", [*IMAGE_TINY, *TRAIN_TINY], tmp_path / "conv")
+    assert conv.cfg.train.precision == ("bf16" if native else "fp32")
+    assert conv.precision_reason.startswith("auto: ")
+    # recorded in the run: a resumed run keeps the choice, whatever machine it resumes on
+    assert RunDir.open(tmp_path / "conv").load_config().train.precision == conv.cfg.train.precision
+    mlp = api.prepare(None, "gan", "ring", TINY, tmp_path / "mlp")
+    assert mlp.cfg.train.precision == "fp32"
+
+
+def test_explicit_precision_is_kept_on_any_cpu(tmp_path, cpu_with):
+    cpu_with("avx2")
+    trainer = api.prepare(None, "gan", "ring", [*TINY, "train.precision=bf16"], tmp_path / "r")
+    assert trainer.cfg.train.precision == "bf16" and trainer.precision_reason == "as configured"
+
+
+def test_small_models_train_on_one_thread_and_the_callers_threads_come_back(tmp_path, monkeypatch):
+    seen = []
+    real_step = Trainer.next_batch
+
+    def spy(self):
+        seen.append(torch.get_num_threads())
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "next_batch", spy)
+    torch.set_num_threads(2)
+    train(tmp_path, "mlp", steps=3)
+    assert seen == [1, 1, 1] and torch.get_num_threads() == 2
+    seen.clear()
+    api.train(None, "dcgan", "digits", [*IMAGE_TINY, *TRAIN_TINY, "train.steps=2"], tmp_path / "c")
+    assert seen == [2, 2]  # a conv model keeps the process's threads
+    seen.clear()
+    train(tmp_path, "explicit", steps=2, extra=["train.threads=2"])
+    assert seen == [2, 2]
+    with pytest.raises(ConfigError, match="train.threads must be 0"):
+        resolve_config(overrides=["train.threads=-1"])
+
+
+def test_end_of_run_work_shows_on_the_progress_bar(tmp_path, monkeypatch):
+    from gankit.training.progress import ProgressBar
+
+    notes = []
+    monkeypatch.setattr(ProgressBar, "note", lambda self, text: notes.append(text))
+    train(tmp_path, steps=3, extra=["train.report=true"])
+    assert notes == ["evaluating modes ...", "drawing pictures", "writing report.html", "done"]
+
+
+def test_evaluation_reports_the_images_it_has_featurised(tmp_path, monkeypatch):
+    from gankit.metrics import evaluate, features
+
+    monkeypatch.setenv(features.CACHE_ENV, str(tmp_path / "cache"))  # no cached real features
+
+    trainer = api.train(None, "dcgan", "mnist5k", [*IMAGE_TINY, *TRAIN_TINY], tmp_path / "r")
+    heard = []
+    evaluate(trainer.model, trainer.data, ["fid-classifier"], n=600, report=heard.append)
+    # the reference split's 600 in batches of 500, then 600 generated in chunks of 250
+    assert heard[0] == "fid-classifier ..."
+    assert heard[1:] == [f"fid-classifier: {k} images" for k in (500, 600, 850, 1100, 1200)]

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from gankit.errors import MetricError
-from gankit.metrics import images, music, text, translation  # noqa: F401  (register them)
+from gankit.metrics import features, images, music, text, translation  # noqa: F401  (register)
 from gankit.metrics.modes import DEFAULT_SAMPLES, mode_metrics
 from gankit.registry import METRICS, register_metric
 
@@ -39,14 +41,32 @@ def check_metrics(names: list[str], data) -> None:
             check(data)
 
 
-def evaluate(model, data, names: list[str], n: int, seed: int = 0) -> dict[str, float | str]:
+def evaluate(
+    model,
+    data,
+    names: list[str],
+    n: int,
+    seed: int = 0,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, float | str]:
     """Runs the named metrics; keys come back prefixed `eval/`.
 
     Numbers come back as floats; strings (a metric's protocol, e.g. `eval/fid_protocol`) as
-    they are.
+    they are. `report`, when given, hears what is being computed ("fid: 750 images").
     """
     out: dict[str, float | str] = {}
     for name in names:
-        for key, value in METRICS.get(name)(model, data, n=n, seed=seed).items():
+        seen = 0
+
+        def count(k: int, name: str = name) -> None:
+            nonlocal seen
+            seen += k
+            report(f"{name}: {seen} images")
+
+        if report is not None:
+            report(f"{name} ...")
+        with features.progress(count if report is not None else None):
+            results = METRICS.get(name)(model, data, n=n, seed=seed)
+        for key, value in results.items():
             out[f"eval/{key}"] = value if isinstance(value, str) else float(value)
     return out

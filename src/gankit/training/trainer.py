@@ -264,12 +264,30 @@ class Trainer:
         event = {"event": f"end of phase {phase}", "phase": phase}
         self.write_row({"step": self.step, "time": round(self.elapsed, 3), **event})
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, bar: ProgressBar) -> dict[str, float]:
         if not self.metric_names:
             return {}
-        results = evaluate(self.model, self.data, self.metric_names, self.cfg.train.n_samples)
+        results = evaluate(
+            self.model,
+            self.data,
+            self.metric_names,
+            self.cfg.train.n_samples,
+            report=lambda what: bar.note(f"evaluating {what}"),
+        )
         self.write_row({"step": self.step, "time": round(self.elapsed, 3), **results})
         return results
+
+    def finish(self, bar: ProgressBar) -> None:
+        """The main process's end-of-run pictures and report, shown on the bar as they go."""
+        from gankit.viz.pictures import save_final_pictures
+        from gankit.viz.report import write_report
+
+        bar.note("drawing pictures")
+        save_final_pictures(self.model, self.data, self.run.path / "pictures", self.cfg.train.seed)
+        if self.cfg.train.report:
+            bar.note("writing report.html")
+            write_report(self.run.path)
+        bar.note("done")
 
     def autocast(self):
         precision = self.cfg.train.precision
@@ -357,20 +375,14 @@ class Trainer:
                     if ckpt:
                         self.save()  # at a stop, the step in hand is complete: nothing is lost
                     if main and ((t.eval_every and self.step % t.eval_every == 0) or last):
-                        results = self.evaluate()
+                        results = self.evaluate(bar)
                     if stopping:
                         raise TrainingStopped
+                if main:
+                    self.finish(bar)
         finally:
             torch.set_num_threads(threads_before)
             if self._writer is not None:
                 self._writer.close()
-        if main:
-            from gankit.viz.pictures import save_final_pictures
-
-            save_final_pictures(self.model, self.data, self.run.path / "pictures", seed=t.seed)
-            if t.report:
-                from gankit.viz.report import write_report
-
-                write_report(self.run.path)
         distributed.barrier(self.ranks)  # the others wait for the main process's evaluation
         return results
