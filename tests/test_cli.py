@@ -234,3 +234,22 @@ def test_resume_mistakes(trained, tmp_path, capsys):
     (broken / "config.yaml").write_bytes(b"\xff\xfe garbage: [")
     code, _, err = run(capsys, "sample", broken)
     assert code == 2 and "cannot read config" in err
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, capsys, monkeypatch):
+    from datetime import datetime
+
+    from gankit import api
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(api, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(3):
+        assert run(capsys, "train", "--model", "gan", "--data", "ring", "--steps", 2, *SETS)[0] == 0
+    first = "gan-ring-20260102-030405"
+    made = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert made == [first, f"{first}-2", f"{first}-3"]

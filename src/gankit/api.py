@@ -10,6 +10,7 @@ import torch
 from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
 from gankit.errors import CheckpointError, RunError
+from gankit.files import free_path
 from gankit.models import GANModel, build_model, load_nets
 from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint
@@ -18,8 +19,9 @@ from gankit.training.trainer import Trainer, data_description, resolve_device
 
 
 def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
+    """root/NAME-YYYYMMDD-HHMMSS, with -2, -3 ... after it when a run started in that second."""
     name = Path(preset).stem if preset else f"{cfg.model.name}-{cfg.data.name}"
-    return root / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    return free_path(root / f"{name}-{datetime.now():%Y%m%d-%H%M%S}")
 
 
 def prepare(

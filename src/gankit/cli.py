@@ -12,6 +12,7 @@ import numpy as np
 import typer
 
 from gankit.errors import GankitError
+from gankit.files import free_path
 
 try:  # typer >= 0.22 carries its own copy of click
     from typer._click.exceptions import ClickException
@@ -217,7 +218,7 @@ def sample(
     info = RunDir.open(run_dir).read_data_info()
     tag = "" if class_ is None else f"_class{class_}"
     default = writer_for(info).suffixes[0]
-    out = out or _free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}{tag}{default}")
+    out = out or free_path(Path(run_dir) / "samples" / f"sample_n{n}_seed{seed}{tag}{default}")
     if out.suffix.lower() not in writer_for(info).suffixes:
         write_samples(np.zeros(0), info, out)  # raises: the suffixes this run's data allows
     if out.exists():
@@ -247,15 +248,6 @@ def sample(
     if out.suffix.lower() == ".txt":
         typer.echo(out.read_text(encoding="utf-8"), nl=False)
     typer.echo(f"wrote {n} samples to {out}")
-
-
-def _free_path(path: Path) -> Path:
-    k = 1
-    candidate = path
-    while candidate.exists():
-        k += 1
-        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
-    return candidate
 
 
 @app.command("eval")
