@@ -131,7 +131,8 @@ def main() -> None:
     rows = measure(configs, rounds)
     args.out.mkdir(parents=True, exist_ok=True)
     info = settings(rounds=rounds, total_wall_s=time.perf_counter() - start)
-    save(args.out / ("quickstart_smoke" if args.quick else "quickstart"), rows, info, write_markdown)
+    stem = args.out / ("quickstart_smoke" if args.quick else "quickstart")
+    save(stem, rows, info, write_markdown)
 
 
 if __name__ == "__main__":

