@@ -110,6 +110,20 @@ def test_resume_extends_a_run(tmp_path, capsys):
     assert (out / "checkpoints" / "step_0000020.pt").exists()
 
 
+def test_a_run_that_ended_at_its_time_limit_says_so_and_extends_with_a_new_limit(tmp_path, capsys):
+    out = tmp_path / "run"
+    limited = [*SETS, "--set", "train.time_limit=0.001", "--set", "train.ckpt_every=1"]
+    assert run(capsys, "train", "--steps", "50", "--out", out, *limited)[0] == 0
+    config = (out / "config.yaml").read_text()
+    code, _, err = run(capsys, "train", "--resume", out, "--steps", "100")
+    assert code == 2 and "trained its train.time_limit of 0.001 s already" in err
+    assert err.count("\n") == 1 and (out / "config.yaml").read_text() == config  # untouched
+    code, _, err = run(capsys, "train", "--resume", out, "--set", "model.lr_g=1")
+    assert code == 2 and "drop --set model.lr_g=1" in err
+    code, stdout, _ = run(capsys, "train", "--resume", out, "--set", "train.time_limit=0")
+    assert code == 0 and "trained to step 50" in stdout  # no limit: on to train.steps
+
+
 def test_user_points_file(tmp_path, capsys):
     points = tmp_path / "pts.csv"
     np.savetxt(points, np.random.default_rng(0).normal(size=(100, 2)), delimiter=",")

@@ -61,8 +61,11 @@ def train(
     return trainer
 
 
-def prepare_resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
-    """Restores a run's latest checkpoint, to go on to `steps` in all when given."""
+def prepare_resume(
+    run_dir: str | Path, steps: int | None = None, time_limit: float | None = None
+) -> Trainer:
+    """Restores a run's latest checkpoint, to go on to `steps` in all and to `time_limit`
+    seconds of training in all (0: none) when given."""
     run = RunDir.open(run_dir)
     if (run.path / EXPORT_WEIGHTS).is_file():
         raise RunError(
@@ -72,22 +75,31 @@ def prepare_resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
     cfg = run.load_config()
     if steps is not None:
         cfg.train.steps = steps
-        cfg.train.validate()
+    if time_limit is not None:
+        cfg.train.time_limit = time_limit
+    cfg.train.validate()
     trainer = Trainer(cfg, run)
     trainer.resume()
-    if steps is not None:
-        if steps <= trainer.step:
-            raise RunError(
-                f"{run_dir} is at step {trainer.step} already; give --steps above it to go on"
-            )
-        if trainer.ranks.is_main:
-            run.save_config(cfg)
+    if steps is not None and steps <= trainer.step:
+        raise RunError(
+            f"{run_dir} is at step {trainer.step} already; give --steps above it to go on"
+        )
+    limit = cfg.train.time_limit
+    if limit and trainer.elapsed >= limit:
+        raise RunError(
+            f"{run_dir} has trained its train.time_limit of {limit:g} s already; to go on, give "
+            "--set train.time_limit=SECONDS (a larger total, or 0 for none)"
+        )
+    if (steps, time_limit) != (None, None) and trainer.ranks.is_main:
+        run.save_config(cfg)
     return trainer
 
 
-def resume(run_dir: str | Path, steps: int | None = None) -> Trainer:
+def resume(
+    run_dir: str | Path, steps: int | None = None, time_limit: float | None = None
+) -> Trainer:
     """Continues a run from its latest checkpoint; returns the finished Trainer."""
-    trainer = prepare_resume(run_dir, steps)
+    trainer = prepare_resume(run_dir, steps, time_limit)
     trainer.fit()
     return trainer
 
