@@ -9,6 +9,7 @@ of the machine's speed slows all of them alike.
 
     python benchmarks/quickstart.py              # about 25 minutes on two cores
     python benchmarks/quickstart.py --quick      # a smoke run: a few steps, one round
+    python benchmarks/quickstart.py --as-found   # on a machine other jobs keep busy, as it is
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def measure(configs: list[dict], rounds: int) -> list[dict]:
             burners = busy_cores(os.cpu_count() or 2) if c["load"] == "busy" else []
             try:
                 time.sleep(1.0 if burners else 0.0)  # let the burners take their cores
-                result = run_job(c["steps"], c["threads"])
+                load = os.getloadavg()[0]
+                result = {**run_job(c["steps"], c["threads"]), "load_before": load}
             finally:
                 for p in burners:
                     p.kill()
@@ -77,6 +79,7 @@ def measure(configs: list[dict], rounds: int) -> list[dict]:
                 "steps": c["steps"] or 5000,
                 "wall_s": statistics.median(x["wall_s"] for x in runs),
                 "walls_s": [x["wall_s"] for x in runs],
+                "load_before": [round(x["load_before"], 1) for x in runs],
                 **{m: runs[-1][m] for m in ("modes", "hq_pct", "rev_kl") if m in runs[-1]},
             }
         )
@@ -99,14 +102,20 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "loop on one thread) runs beside the job. `threads auto` is `train.threads=0`, which "
         "gives this small model one thread.",
         "",
-        "| job | load | threads | steps | wall s (median) | walls s | modes | % HQ | reverse KL |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "`as found`: no burners; the machine as other jobs kept it (their load: `load before`, "
+        "the 1-minute load average when the run started).",
+        "",
+        "| job | load | threads | steps | wall s (median) | walls s | load before | modes | % HQ "
+        "| reverse KL |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         walls = ", ".join(f"{w:.0f}" for w in r["walls_s"])
+        loads = ", ".join(f"{x:.1f}" for x in r["load_before"])
         lines.append(
             f"| {r['job']} | {r['load']} | {r['threads']} | {r['steps']} | {r['wall_s']:.0f} "
-            f"| {walls} | {r.get('modes', '')} | {r.get('hq_pct', '')} | {r.get('rev_kl', '')} |"
+            f"| {walls} | {loads} | {r.get('modes', '')} | {r.get('hq_pct', '')} "
+            f"| {r.get('rev_kl', '')} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -116,15 +125,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--short-steps", type=int, default=300, help="steps of the thread comparison")
     ap.add_argument("--quick", action="store_true", help="a smoke run: few steps, one round")
+    ap.add_argument(
+        "--as-found",
+        action="store_true",
+        help="no burners and no quiet runs: measure on the machine as other jobs keep it busy",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     full, short, rounds = (20, 10, 1) if args.quick else (None, args.short_steps, args.rounds)
+    loads = ["as found"] if args.as_found else ["quiet", "busy"]
     configs = [
-        {"job": "default", "load": load, "steps": full, "threads": None}
-        for load in ("quiet", "busy")
+        {"job": "default", "load": load, "steps": full, "threads": None} for load in loads
     ] + [
         {"job": f"default, {short} steps", "load": load, "steps": short, "threads": threads}
-        for load in ("quiet", "busy")
+        for load in loads
         for threads in (1, 2)
     ]
     start = time.perf_counter()
