@@ -61,23 +61,31 @@ def train(
     return trainer
 
 
+RESUME_KEYS = ("train.time_limit",)  # what --set may change on resume, besides --steps
+
+
 def prepare_resume(
-    run_dir: str | Path, steps: int | None = None, time_limit: float | None = None
+    run_dir: str | Path, steps: int | None = None, overrides: list[str] | None = None
 ) -> Trainer:
-    """Restores a run's latest checkpoint, to go on to `steps` in all and to `time_limit`
-    seconds of training in all (0: none) when given."""
+    """Restores a run's latest checkpoint, to go on to `steps` in all when given; `overrides`
+    may set RESUME_KEYS (a larger `train.time_limit` extends a run that reached its own)."""
     run = RunDir.open(run_dir)
     if (run.path / EXPORT_WEIGHTS).is_file():
         raise RunError(
             f"{run_dir} is an export (weights for sampling, no training state); resume the run "
             "it came from"
         )
-    cfg = run.load_config()
+    overrides = list(overrides or [])
+    bad = [o for o in overrides if o.partition("=")[0].strip() not in RESUME_KEYS]
+    if bad:
+        raise RunError(
+            f"--resume continues a run as configured; drop --set {bad[0]} (only --steps and "
+            f"--set {', '.join(k + '=...' for k in RESUME_KEYS)} may change)"
+        )
+    cfg = run.load_config(overrides)
     if steps is not None:
         cfg.train.steps = steps
-    if time_limit is not None:
-        cfg.train.time_limit = time_limit
-    cfg.train.validate()
+        cfg.train.validate()
     trainer = Trainer(cfg, run)
     trainer.resume()
     if steps is not None and steps <= trainer.step:
@@ -90,16 +98,16 @@ def prepare_resume(
             f"{run_dir} has trained its train.time_limit of {limit:g} s already; to go on, give "
             "--set train.time_limit=SECONDS (a larger total, or 0 for none)"
         )
-    if (steps, time_limit) != (None, None) and trainer.ranks.is_main:
+    if (steps is not None or overrides) and trainer.ranks.is_main:
         run.save_config(cfg)
     return trainer
 
 
 def resume(
-    run_dir: str | Path, steps: int | None = None, time_limit: float | None = None
+    run_dir: str | Path, steps: int | None = None, overrides: list[str] | None = None
 ) -> Trainer:
     """Continues a run from its latest checkpoint; returns the finished Trainer."""
-    trainer = prepare_resume(run_dir, steps, time_limit)
+    trainer = prepare_resume(run_dir, steps, overrides)
     trainer.fit()
     return trainer
 

@@ -85,15 +85,12 @@ def train(
 ) -> None:
     """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
-    from gankit.config import parse_overrides
     from gankit.registry import DATASETS
     from gankit.training.trainer import TrainingStopped
 
     if nproc is not None:
         _relaunch_with_torchrun(nproc)
     if resume is not None:
-        limit = [s for s in set_ or [] if s.partition("=")[0].strip() == "train.time_limit"]
-        others = [s for s in set_ or [] if s not in limit]
         given = [
             name
             for name, v in [
@@ -101,7 +98,6 @@ def train(
                 ("--model", model),
                 ("--data", data),
                 ("--out", out),
-                (f"--set {others[0] if others else ''}", others),
             ]
             if v
         ]
@@ -110,12 +106,7 @@ def train(
                 f"--resume continues a run as configured; drop {', '.join(given)} "
                 "(only --steps and --set train.time_limit=SECONDS may change)"
             )
-        time_limit = None
-        if limit:
-            time_limit = parse_overrides(limit[-1:])["train"]["time_limit"]
-            if not isinstance(time_limit, int | float) or isinstance(time_limit, bool):
-                raise GankitError(f"train.time_limit takes seconds, got {limit[-1]!r}")
-        trainer = api.prepare_resume(resume, steps, time_limit)
+        trainer = api.prepare_resume(resume, steps, set_)
     else:
         if preset is None and model is None and data is None:
             preset = "default"

@@ -287,12 +287,12 @@ def _rephrase(e: OmegaConfBaseException, schemas: dict[str, type]) -> str:
     return f"bad value for {key}: {msg}; it must be {want}"
 
 
-def load_config_file(path: Path) -> ExperimentConfig:
-    """Reads a run's config.yaml back into dataclasses."""
+def load_config_file(path: Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Reads a run's config.yaml back into dataclasses, with `--set` overrides when given."""
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except (OSError, ValueError, yaml.YAMLError) as e:  # ValueError: not UTF-8
         raise ConfigError(f"cannot read config {path}: {e}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} is not a gankit config (a mapping with model, data, train)")
-    return resolve_config(raw)
+    return resolve_config(raw, overrides=overrides)

@@ -62,8 +62,8 @@ class RunDir:
             )
         return run
 
-    def load_config(self) -> ExperimentConfig:
-        return load_config_file(self.config)
+    def load_config(self, overrides: list[str] | None = None) -> ExperimentConfig:
+        return load_config_file(self.config, overrides)
 
     def save_config(self, cfg: ExperimentConfig) -> None:
         write_atomic(self.config, cfg.to_yaml())
