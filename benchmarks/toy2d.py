@@ -71,7 +71,7 @@ def run_one(preset: str, seed: int, keep: Path | None) -> dict:
     start = time.perf_counter()
     trainer = api.train(preset, overrides=sets, out=out)
     wall = time.perf_counter() - start
-    results = trainer.evaluate()
+    results = trainer.results  # the final evaluation of fit()
     row = {
         "preset": preset,
         "model": trainer.cfg.model.name,

@@ -84,7 +84,7 @@ def measure(model_name: str, size: int, root: Path, min_s: float) -> list[dict]:
         model, step = trainer.model, [0]
 
         def train_step(trainer=trainer, model=model, step=step):
-            with trainer.autocast():
+            with model.engine.autocast():
                 model.train_step(trainer.next_batch(), step[0])
             step[0] += 1
 

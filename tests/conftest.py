@@ -90,33 +90,43 @@ def music_tiny() -> list[str]:
     return [f"data.path={tiny_jsb_json()}", "data.bars=1"]
 
 
+# tiny data of each kind of data a model declares (ModelSpec.data_kind)
+KIND_DATA = {
+    "points": lambda: ("ring", []),
+    "image": lambda: ("digits", []),  # 8x8, with classes for conditional models
+    "music": lambda: ("jsb-chorales", music_tiny()),
+    "text": lambda: ("text", [o for o in TEXT_TINY if o.startswith("data.")]),
+    "paired": lambda: ("edges2digits", ["data.img_size=16"]),
+    "unpaired": lambda: (
+        "unpaired-folder",
+        [f"data.path={tiny_unpaired_folder()}", "data.img_size=8", "data.workers=0"],
+    ),
+}
+
+
 def model_case(name: str) -> tuple[str, list[str]]:
-    """(data set, tiny overrides) on which the registered model `name` can train in a second:
-    music models on tiny chorales, conv models on 8x8 digits, conditional ones on a data set
-    with classes, text models on a tiny text file, others on the ring."""
+    """(data set, tiny overrides) on which the registered model `name` trains in a second: the
+    tiny data of its declared kind, its declared tiny settings and TRAIN_TINY."""
     from gankit.registry import MODELS
 
-    entry = MODELS.entry(name)
-    fields = set(entry.config.__dataclass_fields__)
-    conditional = getattr(entry.obj, "conditional", False)
-    if "hidden_dim" in fields:  # a text model: only the options its config has
-        keep = [o for o in TEXT_TINY if not o.startswith("model.") or o[6:].split("=")[0] in fields]
-        return "text", keep + TRAIN_TINY
-    if getattr(entry.obj, "data_kind", "") == "unpaired":
-        tiny = ["model.g_channels=4", "model.d_channels=4", "model.d_layers=1", "model.g_blocks=1"]
-        data = [f"data.path={tiny_unpaired_folder()}", "data.img_size=8", "data.workers=0"]
-        return "unpaired-folder", [*data, *tiny, "model.pool_size=4", *TRAIN_TINY]
-    if getattr(entry.obj, "data_kind", "") == "paired":
-        tiny = ["model.g_channels=4", "model.d_channels=4", "model.d_layers=1"]
-        return "edges2digits", ["data.img_size=16", *tiny, *TRAIN_TINY]
-    if getattr(entry.obj, "data_kind", "") == "music":
-        nets = MUSIC_GAN_TINY if "g_channels" in fields else ["model.hidden=8"]
-        return "jsb-chorales", music_tiny() + nets + TRAIN_TINY
-    if "fade_images" in fields:  # a growing model: a schedule that grows within a few steps
-        return "digits", PROGAN_TINY + TRAIN_TINY
-    if "g_channels" in fields:
-        return "digits", IMAGE_TINY + TRAIN_TINY
-    return ("digits" if conditional else "ring"), TINY
+    spec = MODELS.entry(name).spec
+    data, data_tiny = KIND_DATA[spec.data_kind]()
+    return data, [*data_tiny, *spec.tiny, *TRAIN_TINY]
+
+
+def tiny_model(name: str, data: str | None = None, extra=()):
+    """(model, data source, config) of registered model `name` on its tiny case, seed 0."""
+    from gankit.config import resolve_config
+    from gankit.data import build_data
+    from gankit.models import build_model
+
+    case_data, tiny = model_case(name)
+    cfg = resolve_config(model=name, data=data or case_data, overrides=[*tiny, *extra])
+    torch.manual_seed(0)
+    source = build_data(cfg.data, seed=0)
+    info = source.info()
+    model = build_model(cfg.model, source.shape, num_classes=source.num_classes, data_info=info)
+    return model, source, cfg
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,7 +10,7 @@ def test_defaults_and_names():
     cfg = resolve_config(model="wgan", data="grid")
     assert cfg.model.name == "wgan" and cfg.data.name == "grid"
     # the WGAN paper's defaults
-    assert (cfg.model.lr_d, cfg.model.clip, cfg.model.n_critic) == (5e-5, 0.01, 5)
+    assert (cfg.model.lr_d, cfg.model.clip, cfg.model.d_steps) == (5e-5, 0.01, 5)
     assert cfg.data.std == 0.05
 
 
@@ -36,7 +36,7 @@ def test_mixture_centers_from_the_command_line():
         (["train.steps=abc"], ["train.steps", "int"]),
         (["train.steps=0"], ["train.steps", "positive"]),
         (["train.precision=fp8"], ["train.precision", "bf16"]),
-        (["model.g_loss=hinge"], ["model.g_loss", "minimax"]),
+        (["model.loss=hinge2"], ["model.loss", "minimax"]),
         (["steps"], ["key=value"]),
     ],
 )

@@ -99,8 +99,8 @@ def test_nproc_shortcut_runs_torchrun(tmp_path, capfd):
 
 
 def test_sync_bn_needs_cuda():
+    from gankit.engine import sync_batchnorm
     from gankit.errors import ConfigError
-    from gankit.training.distributed import sync_batchnorm
 
     net = torch.nn.Sequential(torch.nn.BatchNorm2d(3))
     assert sync_batchnorm(net, Ranks(), torch.device("cpu")) is net  # one process: nothing to sync

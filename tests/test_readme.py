@@ -19,7 +19,8 @@ an empty folder with an empty HOME, under these rules:
 5. `[--option value]` runs the command without the option, then with it (the `--out` folder of a
    translate is checked and emptied in between: gankit never overwrites a file).
 6. A ```python block runs as a whole, with `gankit.train` given FEW_STEPS; a comment `# [a, b]`
-   after `x = ...` is x's shape.
+   after `x = ...` is x's shape. A ```python block whose first line is `# src/...py` shows that
+   file of the repository: it must equal the file (which the suite tests), and is not run.
 
 Each command's result is checked where cheap (the run folder, the file written, the count).
 """
@@ -52,6 +53,7 @@ ELSEWHERE = {
     'pip install -e ".[dev]"': ".ci/run runs this line as it stands",
     "python -m pytest": ".ci/run runs this line as it stands (the fast tests)",
     "python -m pytest -m slow": ".ci/run runs this line as it stands (this test among them)",
+    "python -m pytest tests/test_contract.py -k lsgan": "the fast suite runs test_contract.py",
 }
 
 FEW_STEPS = [
@@ -71,6 +73,7 @@ COMMENT = re.compile(r"\s#\s.*$")
 COMMAND_LANGS = ("bash", "python")  # fenced blocks whose lines are commands
 SHOW_LANGS = ("text", "yaml", "json", "toml")  # fenced blocks that only show a file or output
 SHAPE = re.compile(r"^(\w+) = .*#\s*\[([\d,\s]+)\]\s*$")
+LISTING = re.compile(r"^# ((?:src|benchmarks)/\S+\.py)$")  # a block that shows a file
 
 
 # ------------------------------------------------------------------ the README's commands
@@ -84,6 +87,13 @@ class Block:
     line: int
     id: str
     lines: list[tuple[int, str]]
+
+    @property
+    def listing(self) -> str | None:
+        """The repository file a ```python block shows (its first line names it), or None."""
+        first = self.lines[0][1] if self.lines else ""
+        match = LISTING.match(first) if self.lang == "python" else None
+        return match.group(1) if match else None
 
     def commands(self) -> list[tuple[int, str]]:
         """(README line, command) for every command: non-comment lines, split at `&&`."""
@@ -124,7 +134,8 @@ def runner(lang: str, command: str) -> str | None:
 
 
 ALL_BLOCKS = readme_blocks()
-BLOCKS = [b for b in ALL_BLOCKS if b.lang in COMMAND_LANGS]
+BLOCKS = [b for b in ALL_BLOCKS if b.lang in COMMAND_LANGS and not b.listing]
+LISTINGS = [b for b in ALL_BLOCKS if b.listing]
 RUN_HERE = [b for b in BLOCKS if any(runner(b.lang, c) == HERE for _, c in b.commands())]
 
 
@@ -142,6 +153,14 @@ def test_every_readme_command_is_run_somewhere():
     assert not stale, f"ELSEWHERE names commands the README no longer has: {sorted(stale)}"
     ci = CI.read_text().splitlines()  # the lines ELSEWHERE counts on
     assert {'pip install -q -e ".[dev]" && python -m pytest', "python -m pytest -m slow"} <= set(ci)
+
+
+@pytest.mark.parametrize("block", LISTINGS, ids=[b.listing for b in LISTINGS])
+def test_a_listed_file_equals_the_repository_file(block):
+    shown = "\n".join(t for _, t in block.lines[1:]).strip()
+    assert shown == (README.parent / block.listing).read_text(encoding="utf-8").strip(), (
+        f"README.md:{block.line} shows {block.listing} as it no longer is; copy it again"
+    )
 
 
 # ------------------------------------------------------------------ the user's own files

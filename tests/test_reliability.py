@@ -155,9 +155,9 @@ def test_fp16_and_channels_last_train_and_resume(tmp_path):
         + ["train.steps=4", "train.precision=fp16", "train.channels_last=true"],
         tmp_path / "fp16",
     )
-    assert set(trainer.model.scalers) == {"G", "D"}
+    assert set(trainer.model.engine.scalers) == {"G", "D"}
     state = load_checkpoint(list_checkpoints(tmp_path / "fp16" / "checkpoints")[-1])
-    assert set(state["scalers"]) == {"G", "D"}  # the loss scale resumes too
+    assert set(state["engine"]["scalers"]) == {"G", "D"}  # the loss scale resumes too
     assert api.resume(tmp_path / "fp16", steps=6).step == 6
 
 

@@ -11,11 +11,12 @@ from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
 from gankit.errors import CheckpointError, RunError
 from gankit.files import free_path
-from gankit.models import GANModel, build_model, load_nets
+from gankit.models import GANModel, build_model
 from gankit.training import distributed
 from gankit.training.checkpoint import load_checkpoint
-from gankit.training.run import RunDir
-from gankit.training.trainer import Trainer, data_description, resolve_device
+from gankit.training.control import resolve_device
+from gankit.training.run import RunDir, data_description
+from gankit.training.trainer import Trainer
 
 
 def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
@@ -146,7 +147,7 @@ def load_run(
         step = _load_export(model, path)
     else:
         state = load_checkpoint(path, map_location="cpu")
-        load_nets(model, state, path)
+        model.load_training_state(state, path, weights_only=True)
         step = int(state["step"])
     model.eval()
     return model, data if with_data else None, cfg, step

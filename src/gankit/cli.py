@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -86,7 +85,7 @@ def train(
     """Train a GAN (the `default` preset when nothing is named); or continue one with --resume."""
     from gankit import api
     from gankit.registry import DATASETS
-    from gankit.training.trainer import TrainingStopped
+    from gankit.training.control import TrainingStopped
 
     if nproc is not None:
         _relaunch_with_torchrun(nproc)
@@ -225,10 +224,10 @@ def sample(
     model, _, cfg, step = api.load_run(run_dir, with_data=False)
     labels, nrow = None, None
     if class_ is not None:
-        if not model.num_classes:
+        if not model.spec.conditional:
             raise GankitError(
-                f"--class needs a conditional model (cgan, cdcgan); {run_dir} was trained with "
-                f"{cfg.model.name!r}"
+                f"--class needs a conditional model ({_models_that('conditional')}); {run_dir} "
+                f"was trained with {cfg.model.name!r}"
             )
         labels = torch.full((n,), class_)
     elif model.num_classes:  # one row per class, as many columns as fit
@@ -236,10 +235,10 @@ def sample(
         labels = torch.arange(n) // nrow % model.num_classes
     extra = {}
     if temperature is not None:
-        if "temperature" not in inspect.signature(model.sample).parameters:
+        if "temperature" not in model.spec.sample_options:
             raise GankitError(
-                f"--temperature needs a text model (seqgan, text-mle); {run_dir} was trained "
-                f"with {cfg.model.name!r}"
+                f"--temperature needs a model that samples with a temperature "
+                f"({_models_that('temperature')}); {run_dir} was trained with {cfg.model.name!r}"
             )
         extra["temperature"] = temperature
     x = model.sample(n, seed=seed, labels=labels, **extra).cpu().numpy()
@@ -365,3 +364,15 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("gankit: interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _models_that(declare: str) -> str:
+    """The registered models that declare `conditional`, or a sample option such as
+    `temperature`, for messages."""
+    from gankit.registry import MODELS
+
+    return ", ".join(
+        e.name
+        for e in MODELS.entries()
+        if (e.spec.conditional if declare == "conditional" else declare in e.spec.sample_options)
+    )

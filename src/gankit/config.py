@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gankit.errors import ConfigError
+from gankit.options import check_options
 from gankit.registry import DATASETS, MODELS
 
 SECTIONS = ("model", "data", "train")
@@ -169,8 +170,7 @@ def _has_field(registry, name: str, field_name: str) -> bool:
 
 def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
     """The model and data names: given, else the preset's, else defaults that fit each other
-    (a model's `default_data`; else an image or conditional model alone trains on mnist5k, image
-    data alone gets dcgan, else gan on ring)."""
+    (a model's declared `default_data`; image data alone gets dcgan, else gan on ring)."""
 
     def name_of(section: str, given: str | None) -> str | None:
         value = raw.get(section, {})
@@ -181,13 +181,8 @@ def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str,
         return None
 
     model, data = name_of("model", model), name_of("data", data)
-    if data is None and model:
-        data = getattr(MODELS.get(model), "default_data", None)
     if data is None:
-        images = model and (
-            _has_field(MODELS, model, "g_channels") or getattr(MODELS.get(model), "conditional", 0)
-        )
-        data = "mnist5k" if images else "ring"
+        data = MODELS.entry(model).spec.default_data if model else "ring"
     if model is None:
         model = "dcgan" if _has_field(DATASETS, data, "img_size") else "gan"
     return model, data
@@ -251,28 +246,24 @@ def resolve_config(
     for section, name in (("model", model_name), ("data", data_name)):
         if isinstance(raw.get(section), dict) and raw[section].get("name", name) != name:
             raw[section] = {}  # the preset's options belong to another model or data set
+    entries = {"model": MODELS.entry(model_name), "data": DATASETS.entry(data_name)}
     schemas = {
-        "model": MODELS.entry(model_name).config,
-        "data": DATASETS.entry(data_name).config,
+        "model": entries["model"].config,
+        "data": entries["data"].config,
         "train": TrainConfig,
     }
     merged = _merge(raw, _qualify(extra, schemas))
     merged.setdefault("model", {})["name"] = model_name
     merged.setdefault("data", {})["name"] = data_name
-    schema = OmegaConf.structured(
-        ExperimentConfig(model=schemas["model"](), data=schemas["data"](), train=TrainConfig())
-    )
+    # each entry's own defaults (wgan: RMSProp, clipping ...) under the preset and overrides
+    defaults = {s: entries[s].make_config() for s in ("model", "data")}
+    schema = OmegaConf.structured(ExperimentConfig(**defaults, train=TrainConfig()))
     try:
         cfg = OmegaConf.to_object(OmegaConf.merge(schema, merged))
     except OmegaConfBaseException as e:
         raise ConfigError(_rephrase(e, schemas)) from None
-    cfg.train.validate()
-    for section in ("model", "data"):
-        # optional hooks of the entries' configs: their own fields, then against the train section
-        for hook, args in (("validate", ()), ("check_train", (cfg.train,))):
-            check = getattr(getattr(cfg, section), hook, None)
-            if check:
-                check(*args)
+    for section in SECTIONS:
+        check_options(getattr(cfg, section), section)
     return cfg
 
 

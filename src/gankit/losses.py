@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from gankit.options import option
 
 __all__ = [
+    "LOSSES",
+    "Objective",
     "r1_penalty",
     "D_LOSSES",
     "G_LOSSES",
@@ -208,3 +213,74 @@ G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
     "hinge": g_loss_hinge,
     "ls": g_loss_ls,
 }
+
+
+# --------------------------------------------------------------------------------------------
+# The objective of a game, as data
+# --------------------------------------------------------------------------------------------
+
+LOSSES = ("nonsaturating", "minimax", "wasserstein", "hinge", "ls")
+
+
+@dataclass
+class Objective:
+    """What D and G minimise and how D is kept in check: a config part, so the lecture's GANs
+    are settings of one game rather than copies of it.
+
+    GAN = nonsaturating (or minimax); WGAN = wasserstein, clip 0.01, rmsprop, 5 D steps;
+    WGAN-GP = wasserstein, gp_lambda 10, 5 D steps; hinge + spectral norm; least squares;
+    R1 (Mescheder et al. 2018) and ProGAN's drift term as extra penalties.
+    """
+
+    loss: str = option("nonsaturating", choices=LOSSES)
+    d_steps: int = option(1, min=1)  # D (critic) updates per G update, each on fresh real data
+    clip: float = option(0.0, min=0.0)  # WGAN weight clipping of D (Arjovsky et al. 2017)
+    gp_lambda: float = option(0.0, min=0.0)  # WGAN-GP gradient penalty (Gulrajani et al. 2017)
+    r1_gamma: float = option(0.0, min=0.0)  # R1 penalty on real data (Mescheder et al. 2018)
+    drift: float = option(0.0, min=0.0)  # ProGAN's weight of mean(D(x_real)^2) (Karras 2018)
+    optimizer: str = option("adam", choices=("adam", "rmsprop"))  # rmsprop: the WGAN paper's
+
+    def d_loss(
+        self,
+        d_real: Tensor,
+        d_fake: Tensor,
+        x_real: Tensor,
+        x_fake: Tensor,
+        critic: Callable[[Tensor], Tensor],
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss on its scores of a real and a fake batch, with the penalties that are on,
+        and extra logs. `critic` scores new inputs (for the gradient penalty); for R1, x_real
+        must have required grad when d_real was computed."""
+        kind = "bce" if self.loss in ("nonsaturating", "minimax") else self.loss
+        loss = D_LOSSES[kind](d_real, d_fake)
+        logs = {}
+        if self.loss == "wasserstein":  # the critic's estimate of W(P_r, P_g)
+            logs["wdist"] = (d_real.mean() - d_fake.mean()).detach()
+        if self.gp_lambda:
+            gp = gradient_penalty(critic, x_real, x_fake)
+            loss = loss + self.gp_lambda * gp
+            logs["loss/gp"] = gp.detach()
+        if self.r1_gamma:
+            r1 = r1_penalty(d_real, x_real)
+            loss = loss + 0.5 * self.r1_gamma * r1
+            logs["loss/r1"] = r1.detach()
+        if self.drift:
+            drift = epsilon_drift(d_real)
+            loss = loss + self.drift * drift
+            logs["loss/drift"] = drift.detach()
+        return loss, logs
+
+    def g_loss(self, d_fake: Tensor) -> Tensor:
+        return G_LOSSES[self.loss](d_fake)
+
+    @torch.no_grad()
+    def after_d_step(self, D: nn.Module) -> None:
+        """Weight clipping keeps the critic (roughly) K-Lipschitz, as the Kantorovich-Rubinstein
+        dual needs."""
+        if self.clip:
+            for p in D.parameters():
+                p.clamp_(-self.clip, self.clip)
+
+    @property
+    def differentiates_d_twice(self) -> bool:
+        return bool(self.gp_lambda or self.r1_gamma)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gankit.errors import ConfigError
@@ -15,6 +15,14 @@ class Entry:
     obj: Any
     config: type | None  # the dataclass of the entry's options, when it has any
     help: str
+    spec: Any = None  # what the entry declares it is (a model's ModelSpec)
+    defaults: dict = field(default_factory=dict)  # the entry's own defaults of config fields
+
+    def make_config(self) -> Any:
+        """The entry's config with its defaults: the schema its options are checked against."""
+        fields = getattr(self.config, "__dataclass_fields__", {})
+        name = {"name": self.name} if "name" in fields else {}
+        return self.config(**name, **self.defaults)
 
 
 class Registry:
@@ -24,12 +32,23 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, config: type | None = None, help: str = "") -> Callable:
+    def register(
+        self,
+        name: str,
+        config: type | None = None,
+        help: str = "",
+        spec: Any = None,
+        defaults: dict | None = None,
+    ) -> Callable:
+        """A decorator that registers its object under `name`; called on an object that is
+        registered already (`register_model("wgan", ...)(AdversarialGAN)`) it registers a
+        variant: the same object with its own `defaults` of the config's fields."""
+
         def deco(obj: Any) -> Any:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = help or ((obj.__doc__ or "").strip().splitlines() or [""])[0]
-            self._entries[name] = Entry(name, obj, config, doc)
+            self._entries[name] = Entry(name, obj, config, doc, spec, dict(defaults or {}))
             return obj
 
         return deco
@@ -65,6 +84,13 @@ register_metric = METRICS.register
 
 def _load_builtins() -> None:
     # Importing the packages runs their @register decorators; done lazily to avoid import cycles.
+    # Every module of gankit.models is imported, so a new model file needs no import list.
+    import importlib
+    import pkgutil
+
     import gankit.data  # noqa: F401
     import gankit.metrics  # noqa: F401
-    import gankit.models  # noqa: F401
+    import gankit.models
+
+    for module in pkgutil.iter_modules(gankit.models.__path__):
+        importlib.import_module(f"gankit.models.{module.name}")

@@ -1,20 +1,13 @@
-"""The GAN families, one file each; importing this package registers them."""
+"""The GAN families, one file each; the registry imports every module here, which registers them.
 
-from gankit.models import (  # noqa: F401
-    cgan,
-    cyclegan,
-    dcgan,
-    gan,
-    musegan,
-    pix2pix,
-    progan,
-    seqgan,
-    unrolled,
-    wgan,
-)
-from gankit.models.base import GANModel
+`base.py` holds the contract (ModelSpec, GANModel); `adversarial.py` the one game most models
+share; each other file is a family: its config, its class if it needs one, its registrations.
+"""
 
-__all__ = ["GANModel", "build_model", "load_nets"]
+from gankit.engine import Engine
+from gankit.models.base import GANModel, ModelSpec
+
+__all__ = ["GANModel", "ModelSpec", "build_model"]
 
 
 def build_model(
@@ -24,35 +17,21 @@ def build_model(
     ema: float = 0.0,
     num_classes: int = 0,
     data_info: dict | None = None,
+    engine: Engine | None = None,
 ) -> GANModel:
-    """Builds the registered model `cfg.name` on `device`, with its optimizers (and G_ema).
+    """Builds the registered model `cfg.name` on `device`, with its optimizers (and G_ema),
+    training on `engine` (default: one process, fp32).
 
     `num_classes`: the data's classes, which a conditional model learns to draw from.
-    `data_info`: the data's description (its `info()`, as in a run's data.json), given to models
-    that declare `uses_data_info` (a text model reads its vocabulary there).
+    `data_info`: the data's description (its `info()`, as in a run's data.json): a text model
+    reads its vocabulary there, ProGAN the images' native sizes.
     """
     from gankit.registry import MODELS
 
     cls = MODELS.get(cfg.name)
-    extra = {"data_info": data_info or {}} if cls.uses_data_info else {}
-    model = cls(cfg, data_shape, num_classes, **extra).to(device)
+    model = cls(cfg, data_shape, num_classes, data_info, engine).to(device)
     if ema:
         model.enable_ema(ema)
     model.optimizers = model.configure_optimizers()
+    model.engine.prepare(model.nets)
     return model
-
-
-def load_nets(model: GANModel, state: dict, path) -> None:
-    """Loads a checkpoint's nets and optimizers into `model`; a mismatch is a user's error."""
-    from gankit.errors import CheckpointError
-
-    try:
-        model.nets.load_state_dict(state["nets"])
-        for key, opt in model.optimizers.items():
-            opt.load_state_dict(state["optimizers"][key])
-    except (KeyError, RuntimeError, ValueError) as e:
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
-            f"checkpoint {path} does not fit the run's config.yaml ({reason}); "
-            "was config.yaml edited? Restore it, or start a new run"
-        ) from None

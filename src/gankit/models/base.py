@@ -1,45 +1,107 @@
-"""The thin base of every gankit model: nets, optimizers, one train step, sampling, EMA of G."""
+"""The contract every gankit model keeps: what it declares (`ModelSpec`) and what it does
+(`GANModel`: nets, optimizers, one train step, sampling, EMA of G, its training state).
+
+The Trainer, the CLI, config resolution and the tests read only these names, so a new model is
+one file: a config dataclass, a `GANModel` subclass (or none, when an existing class with other
+defaults does the job) and a `register_model(name, config=..., spec=ModelSpec(...))`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from gankit.data.sources import Batch
-from gankit.errors import ConfigError
-from gankit.training.distributed import SINGLE, Ranks, average_gradients
+from gankit.batch import Batch
+from gankit.engine import Engine
+from gankit.errors import CheckpointError, ConfigError
+from gankit.options import option
+
+DATA_KINDS = ("points", "image", "music", "text", "paired", "unpaired")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a registered model is, declared once where it is registered.
+
+    `data_kind`: the data it trains on: points (any vectors: 2-D points, flat images), image
+    ([C, S, S]), music (piano rolls), text (token ids), paired or unpaired (image translation).
+    `default_data`: the data set when neither --data nor a preset names one.
+    `conditional`: G(z, y) and D(x, y) take class labels; `sample(labels=...)` draws by class.
+    `sample_options`: keyword options of `sample` beyond n, z, seed and labels (a text model's
+    temperature), which the CLI offers.
+    `compute_bound`: large convolutions, where bf16 (where native) and several threads pay;
+    small MLPs and LSTMs train in fp32 on one thread (train.precision=auto, train.threads=0).
+    `tiny`: `--set` overrides of model fields under which one step takes well under a second
+    on the CPU; the registry-wide tests train every model with them on its kind's tiny data.
+    """
+
+    data_kind: str
+    default_data: str
+    conditional: bool = False
+    sample_options: tuple[str, ...] = ()
+    compute_bound: bool = False
+    tiny: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.data_kind not in DATA_KINDS:
+            raise ValueError(f"data_kind must be one of {DATA_KINDS}, got {self.data_kind!r}")
+
+
+@dataclass
+class Optim:
+    """The optimizer fields every model config shares (a config part, mixed in by dataclass
+    inheritance): Adam's learning rates and betas, and a linear decay at the end."""
+
+    lr_g: float = option(2e-4, above=0.0)
+    lr_d: float = option(2e-4, above=0.0)
+    beta1: float = option(0.5, min=0.0, below=1.0)
+    beta2: float = option(0.999, min=0.0, below=1.0)
+    # fraction of training after which the lrs fall linearly to 0 (1 = no decay)
+    lr_decay_start: float = option(1.0, min=0.0, max=1.0)
 
 
 class GANModel(nn.Module):
     """Holds `nets` (G, D, ...), builds its optimizers and owns one round of the game.
 
-    The Trainer calls `train_step(batch, step)` with `batch_size * batches_per_step` real samples
-    and never looks inside; logs come back as detached scalar tensors so no step syncs the device.
+    The Trainer calls `start(train)` once, then `train_step(batch, step)` and `end_step(step)`
+    for every step, with `batch_size(B) * batches_per_step` real samples; it never looks inside.
+    Logs come back as detached scalar tensors, so no step syncs the device. Updates go through
+    `self.engine` (backward, gradient averaging over processes, fp16 scaling, step).
     """
 
-    batches_per_step: ClassVar[int] = 1
-    conditional: ClassVar[bool] = False  # G(z, y) and D(x, y) take class labels
-    uses_data_info: ClassVar[bool] = False  # the constructor takes data_info= (e.g. a vocabulary)
-    # the data set when neither --data nor a preset names one (None: mnist5k or ring)
-    default_data: ClassVar[str | None] = None
-    # large convolutions: bf16 (where native) and several threads pay; small MLPs and LSTMs train
-    # in fp32 on one thread (train.precision=auto, train.threads=0)
-    compute_bound: ClassVar[bool] = False
+    batches_per_step: int = 1  # real batches one train step consumes (one per D update)
 
-    def __init__(self, cfg, data_shape: tuple[int, ...], num_classes: int = 0):
+    def __init__(
+        self,
+        cfg,
+        data_shape: tuple[int, ...],
+        num_classes: int = 0,
+        data_info: dict | None = None,
+        engine: Engine | None = None,
+    ):
         super().__init__()
+        from gankit.registry import MODELS
+
         self.cfg = cfg
+        self.spec: ModelSpec = MODELS.entry(cfg.name).spec
         self.data_shape = tuple(data_shape)
-        self.num_classes = num_classes if self.conditional else 0
+        self.data_info = data_info or {}
+        self.num_classes = num_classes if self.spec.conditional else 0
+        if self.spec.conditional and num_classes < 2:
+            raise ConfigError(
+                f"model {cfg.name} draws samples by class and needs a data set with classes "
+                "(mnist5k, digits, mnist, fashion-mnist, cifar10, or a folder with class "
+                "sub-folders)"
+            )
+        self.engine = engine or Engine()
         self.nets = nn.ModuleDict()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        self.scalers: dict[str, torch.amp.GradScaler] = {}  # fp16 only: one per optimizer
-        self.ranks: Ranks = SINGLE  # set by the Trainer under torchrun
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
         self.ema_decay = 0.0
 
     # ------------------------------------------------------------ to override
@@ -49,11 +111,16 @@ class GANModel(nn.Module):
     def configure_schedulers(
         self, total_steps: int
     ) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
-        """Learning-rate schedules, stepped by the Trainer once per train step."""
-        return {}
+        """Learning-rate schedules, stepped once per train step; by default the linear decay
+        of `cfg.lr_decay_start` when the config has one."""
+        return linear_decay(self.optimizers, total_steps, getattr(self.cfg, "lr_decay_start", 1))
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         raise NotImplementedError
+
+    def check_run(self, train) -> None:
+        """Checks the model against the run's train section (its data is known by now);
+        raises ConfigError. A config's own `validate` checks its fields alone."""
 
     def batch_size(self, default: int) -> int:
         """The global batch of the coming step (train.batch_size = `default`); a model whose
@@ -67,9 +134,53 @@ class GANModel(nn.Module):
         `samples/phase_NAME` at the end of each."""
         return ""
 
-    def check_train(self, train) -> None:
-        """Checks the model against the run's train section once the data's shape is known
-        (the configs' own `check_train` sees no data); raises ConfigError."""
+    def fixed_inputs(self, data, n: int, generator: torch.Generator) -> Tensor:
+        """What the Trainer's snapshots feed `sample(z=...)` at every snapshot: noise here; a
+        translator takes held-out inputs from `data` instead."""
+        return self.noise(n, generator)
+
+    # ------------------------------------------------------------ the run
+    def start(self, train) -> None:
+        """Once before training: checks against the train section, sets up the lr schedules."""
+        self.check_run(train)
+        self.schedulers = self.configure_schedulers(train.steps)
+
+    def end_step(self, step: int) -> None:
+        """After train step `step` (0-based): G_ema and the learning rates move on."""
+        self.update_ema(step)
+        for sched in self.schedulers.values():
+            sched.step()
+
+    def training_state(self) -> dict[str, Any]:
+        """Everything of the model a checkpoint holds: nets, optimizers, schedules, engine."""
+        return {
+            "nets": self.nets.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "engine": self.engine.state_dict(),
+        }
+
+    def load_training_state(self, state: dict, path=None, weights_only: bool = False) -> None:
+        """Restores `training_state()` (only nets and optimizers with `weights_only`); a
+        checkpoint that does not fit the model is a user's error (was config.yaml edited?)."""
+        try:
+            self.nets.load_state_dict(state["nets"])
+            for key, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][key])
+            if not weights_only:
+                for key, sched in self.schedulers.items():
+                    sched.load_state_dict(state["schedulers"][key])
+                self.engine.load_state_dict(state.get("engine", {}))
+        except (KeyError, RuntimeError, ValueError) as e:
+            reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise CheckpointError(
+                f"checkpoint {path} does not fit the run's config.yaml ({reason}); "
+                "was config.yaml edited? Restore it, or start a new run"
+            ) from None
+
+    def weights_finite(self) -> bool:
+        params = list(self.nets.parameters())
+        return not params or bool(torch.stack([p.detach().isfinite().all() for p in params]).all())
 
     # ------------------------------------------------------------ shared
     @property
@@ -80,6 +191,12 @@ class GANModel(nn.Module):
     def z_dim(self) -> int:
         return self.cfg.z_dim
 
+    def update(
+        self, name: str, loss: Tensor, inputs: list[Tensor] | None = None, clip_norm: float = 0.0
+    ) -> None:
+        """One step of optimizer `name` on `loss`, carried out by the engine."""
+        self.engine.step(name, self.optimizers[name], loss, inputs, clip_norm)
+
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I), [n, z_dim]; a CPU `generator` gives the same z on every device.
 
@@ -88,41 +205,9 @@ class GANModel(nn.Module):
         """
         if generator is not None:
             return torch.randn(n, self.z_dim, generator=generator).to(self.device)
-        r = self.ranks
-        if r.enabled:
-            return torch.randn(n * r.world, self.z_dim, device=self.device)[r.rank * n :][:n]
-        return torch.randn(n, self.z_dim, device=self.device)
-
-    def fixed_inputs(self, data, n: int, generator: torch.Generator) -> Tensor:
-        """What the Trainer's snapshots feed `sample(z=...)` at every snapshot: noise here; a
-        translator takes held-out inputs from `data` instead."""
-        return self.noise(n, generator)
-
-    def update(
-        self,
-        name: str,
-        loss: Tensor,
-        inputs: list[Tensor] | None = None,
-        clip_norm: float = 0.0,
-    ) -> None:
-        """One step of optimizer `name` on `loss`: backward (scaled under fp16), gradients
-        averaged over processes, clipped to a global norm of `clip_norm` when > 0, step.
-        `inputs` limits the backward to those parameters."""
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        scaler = self.scalers.get(name)
-        (scaler.scale(loss) if scaler else loss).backward(inputs=inputs)
-        params = [p for g in opt.param_groups for p in g["params"]]
-        average_gradients(params, self.ranks)
-        if clip_norm > 0:
-            if scaler:
-                scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
-            nn.utils.clip_grad_norm_(params, clip_norm)
-        if scaler:
-            scaler.step(opt)  # skipped when the fp16 gradients overflowed
-            scaler.update()
-        else:
-            opt.step()
+        world = self.engine.ranks.world
+        z = torch.randn(n * world, self.z_dim, device=self.device)
+        return z[self.engine.global_rows(n)] if world > 1 else z
 
     def check_labels(self, labels: Tensor) -> None:
         if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:
@@ -157,7 +242,7 @@ class GANModel(nn.Module):
         """
         z = self.noise_or(z, n, seed)
         G = self.nets[self.sampler]
-        if self.conditional:
+        if self.spec.conditional:
             if labels is None:
                 labels = torch.arange(z.shape[0]) % self.num_classes
             self.check_labels(labels)
@@ -215,48 +300,6 @@ def set_requires_grad(net: nn.Module, flag: bool) -> None:
     """Freezes D during G's step so its weight gradients are not computed for nothing."""
     for p in net.parameters():
         p.requires_grad_(flag)
-
-
-def check_optimizer_options(cfg) -> None:
-    """lr_g, lr_d, beta1, beta2 and lr_decay_start, shared by every model config."""
-    if cfg.lr_g <= 0 or cfg.lr_d <= 0:
-        raise ConfigError("model.lr_g and model.lr_d must be positive")
-    if not (0.0 <= cfg.beta1 < 1.0 and 0.0 <= cfg.beta2 < 1.0):
-        raise ConfigError(
-            f"model.beta1 and model.beta2 must be in [0, 1), got {cfg.beta1}, {cfg.beta2}"
-        )
-    if not 0.0 <= cfg.lr_decay_start <= 1.0:
-        raise ConfigError(
-            f"model.lr_decay_start must be in [0, 1] (1 = no decay), got {cfg.lr_decay_start}"
-        )
-
-
-@dataclass
-class VectorGANConfig:
-    """Options shared by the MLP models that work on any vector data (points, flat images)."""
-
-    name: str = "gan"
-    z_dim: int = 16
-    g_hidden: int = 256
-    g_layers: int = 3
-    d_hidden: int = 256
-    d_layers: int = 3
-    lr_g: float = 1e-4
-    lr_d: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lr_decay_start: float = 1.0  # fraction of training after which the lrs fall linearly to 0
-
-    def validate(self) -> None:
-        for key in ("z_dim", "g_hidden", "d_hidden"):
-            if getattr(self, key) < 1:
-                raise ConfigError(
-                    f"model.{key} must be a positive integer, got {getattr(self, key)}"
-                )
-        for key in ("g_layers", "d_layers"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
-        check_optimizer_options(self)
 
 
 def linear_decay(

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError, GankitError
-from gankit.models.base import adam, check_optimizer_options, eval_mode, set_requires_grad
+from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
 from gankit.models.translator import Translator, as_channels
 from gankit.nn.translation import NORMS, PatchDiscriminator, ResnetGenerator
+from gankit.options import Named, option
 from gankit.registry import register_model
 
 DIRECTIONS = {"AtoB": "G_AB", "BtoA": "G_BA"}
@@ -54,47 +54,36 @@ class ImagePool(nn.Module):
 
 
 @dataclass
-class CycleGANConfig:
-    name: str = "cyclegan"
-    g_channels: int = 64
-    d_channels: int = 64
-    g_blocks: int = 9  # residual blocks: 9 for 256x256, 6 for 128x128 and below
-    d_layers: int = 3  # PatchGAN depth (3: 70x70 patches)
-    norm: str = "instance"
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5  # times lambda_cycle; needs as many channels in A as in B
-    pool_size: int = 50
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lr_decay_start: float = 0.5  # constant for the first half, then linearly to 0
-
-    def validate(self) -> None:
-        check_optimizer_options(self)
-        if self.norm not in NORMS:
-            raise ConfigError(f"model.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        for key in ("g_channels", "d_channels", "d_layers"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
-        for key in ("g_blocks", "pool_size", "lambda_cycle", "lambda_identity"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
+class CycleGANConfig(Optim, Named):
+    g_channels: int = option(64, min=1)
+    d_channels: int = option(64, min=1)
+    g_blocks: int = option(9, min=0)  # residual blocks: 9 for 256x256, 6 for 128x128 and below
+    d_layers: int = option(3, min=1)  # PatchGAN depth (3: 70x70 patches)
+    norm: str = option("instance", choices=NORMS)
+    lambda_cycle: float = option(10.0, min=0.0)
+    lambda_identity: float = option(0.5, min=0.0)  # x lambda_cycle; A and B as many channels
+    pool_size: int = option(50, min=0)
+    lr_decay_start: float = option(0.5, min=0.0, max=1.0)  # constant for half, then down to 0
 
 
-@register_model("cyclegan", config=CycleGANConfig)
+TINY = ("model.g_channels=4", "model.d_channels=4", "model.d_layers=1", "model.g_blocks=1",
+        "model.pool_size=4")  # fmt: skip
+
+
+@register_model(
+    "cyclegan",
+    config=CycleGANConfig,
+    spec=ModelSpec(data_kind="unpaired", default_data="mnist-usps", compute_bound=True, tiny=TINY),
+)
 class CycleGAN(Translator):
     """CycleGAN (Zhu et al. 2017): A <-> B without pairs, held together by cycle consistency.
 
     `sample(z=[a, b] stacked along channels)` gives panels a | G_AB(a) | G_BA(G_AB(a)) and
     b | G_BA(b) | G_AB(G_BA(b)); `translate(x, "AtoB" | "BtoA")` one direction."""
 
-    data_kind: ClassVar[str] = "unpaired"
-    default_data = "mnist-usps"
-
-    def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
-        super().__init__(cfg, data_shape, num_classes)
-        info = data_info or {}
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
+        info = self.data_info
         if info.get("kind") != "unpaired":
             raise ConfigError(
                 f"model {cfg.name!r} translates between two image domains: use --data "

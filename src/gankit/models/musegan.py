@@ -10,27 +10,28 @@ tones per step through recurrent nets trained adversarially, which is slower to 
 to fit to polyphony. Additions from the follow-up work: G's output passes straight-through binary
 neurons and D also sees onsets/offsets (Dong & Yang 2018, BinaryMuseGAN); D has a minibatch-stddev
 feature against mode collapse (Karras et al. 2018). The loss, critic steps and penalties are
-DCGAN's options (MuseGAN's paper uses WGAN-GP); only the nets differ, so MuseGAN reuses DCGAN's
-training step.
+DCGAN's options (MuseGAN's paper uses WGAN-GP); only the nets differ, so MuseGAN is the same
+adversarial game as DCGAN with other nets.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gankit.data.sources import Batch, split_batch
+from gankit.batch import Batch, split_batch
 from gankit.errors import ConfigError
-from gankit.models.base import GANModel
-from gankit.models.dcgan import DCGAN, DCGANConfig
+from gankit.models.adversarial import AdversarialGAN
+from gankit.models.base import GANModel, ModelSpec
+from gankit.models.dcgan import ConvGANConfig
 from gankit.nn.conv import _norm, dcgan_init
 from gankit.nn.progressive import MinibatchStd
+from gankit.options import Named, option
 from gankit.registry import register_model
 
 TIME_BLOCK = 16  # G starts from one vector per 16 steps (a bar at 16th notes), refined x4 twice
@@ -143,39 +144,44 @@ class RollDiscriminator(nn.Module):
 
 
 @dataclass
-class MuseGANConfig(DCGANConfig):
-    """DCGAN's options with MuseGAN's choices as defaults: WGAN-GP, 5 critic steps, no BN in D."""
+class MuseGANConfig(ConvGANConfig):
+    """DCGAN's options with MuseGAN's choices as defaults (WGAN-GP, 5 critic steps, no BN in D)
+    and the nets of piano rolls."""
 
-    name: str = "musegan"
-    z_dim: int = 64
-    g_channels: int = 32  # G's width at its last layer; 2x and 4x further up
-    d_channels: int = 32
-    loss: str = "wasserstein"
-    d_steps: int = 5
-    d_norm: str = "layer"
-    gp_lambda: float = 10.0
-    lr_g: float = 1e-3
-    lr_d: float = 1e-3
-    beta1: float = 0.5
-    beta2: float = 0.9
     binary: bool = True  # G outputs -1/1 through straight-through binary neurons
 
-
-@register_model("musegan", config=MuseGANConfig)
-class MuseGAN(DCGAN):
-    """MuseGAN (Dong et al. 2018): conv G and D over time and pitch of piano rolls; WGAN-GP."""
-
-    data_kind: ClassVar[str] = "music"
-    default_data = "jsb-chorales"
-
-    def build_nets(self):
-        cfg = self.cfg
-        blocks, octaves = roll_layout(cfg.name, self.data_shape)
-        G = RollGenerator(cfg.z_dim, blocks, octaves, cfg.g_channels, cfg.binary)
+    def build_nets(self, data_shape, num_classes):
+        blocks, octaves = roll_layout(self.name, data_shape)
+        G = RollGenerator(self.z_dim, blocks, octaves, self.g_channels, self.binary)
         D = RollDiscriminator(
-            blocks, octaves, cfg.d_channels, cfg.d_norm, cfg.spectral_norm, cfg.pack
+            blocks, octaves, self.d_channels, self.d_norm, self.spectral_norm, self.pack
         )
         return G, D
+
+
+register_model(
+    "musegan",
+    config=MuseGANConfig,
+    spec=ModelSpec(
+        data_kind="music",
+        default_data="jsb-chorales",
+        compute_bound=True,
+        tiny=("model.z_dim=8", "model.g_channels=8", "model.d_channels=8", "model.d_steps=1"),
+    ),  # fmt: skip
+    defaults=dict(
+        z_dim=64,
+        g_channels=32,
+        d_channels=32,
+        loss="wasserstein",
+        d_steps=5,
+        d_norm="layer",
+        gp_lambda=10.0,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        beta2=0.9,
+    ),  # fmt: skip
+    help="MuseGAN (Dong et al. 2018): conv G and D over time and pitch of piano rolls; WGAN-GP.",
+)(AdversarialGAN)
 
 
 # ---------------------------------------------------------------- the MLE baseline
@@ -213,30 +219,23 @@ class RollRNN(nn.Module):
 
 
 @dataclass
-class MusicRNNConfig:
-    name: str = "music-rnn"
-    hidden: int = 256
-    layers: int = 1
-    lr: float = 1e-3
-    grad_clip: float = 1.0  # max gradient norm; 0 = none
-
-    def validate(self) -> None:
-        for key in ("hidden", "layers"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
-        if self.lr <= 0 or self.grad_clip < 0:
-            raise ConfigError("model.lr must be positive and model.grad_clip 0 (off) or more")
+class MusicRNNConfig(Named):
+    hidden: int = option(256, min=1)
+    layers: int = option(1, min=1)
+    lr: float = option(1e-3, above=0.0)
+    grad_clip: float = option(1.0, min=0.0)  # max gradient norm; 0 = none
 
 
-@register_model("music-rnn", config=MusicRNNConfig)
+@register_model(
+    "music-rnn",
+    config=MusicRNNConfig,
+    spec=ModelSpec(data_kind="music", default_data="jsb-chorales", tiny=("model.hidden=8",)),
+)
 class MusicRNN(GANModel):
     """MLE baseline: an RNN over piano-roll frames, trained on test-set-comparable likelihood."""
 
-    data_kind: ClassVar[str] = "music"
-    default_data = "jsb-chorales"
-
-    def __init__(self, cfg: MusicRNNConfig, data_shape, num_classes: int = 0):
-        super().__init__(cfg, data_shape, num_classes)
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
         roll_layout(cfg.name, self.data_shape)
         _, steps, pitches = self.data_shape
         self.nets["G"] = RollRNN(steps, pitches, cfg.hidden, cfg.layers)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -14,54 +13,45 @@ from torch import Tensor
 
 from gankit.errors import ConfigError, GankitError
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
-from gankit.models.base import adam, check_optimizer_options, eval_mode, set_requires_grad
+from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
 from gankit.models.translator import Translator, as_channels
 from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
+from gankit.options import Named, option
 from gankit.registry import register_model
 
 
 @dataclass
-class Pix2PixConfig:
-    name: str = "pix2pix"
-    g_channels: int = 64  # U-Net width at full resolution (64, 128, 256, then 512)
-    d_channels: int = 64
-    d_layers: int = 3  # PatchGAN depth: 3 gives the paper's 70x70 patches
-    norm: str = "batch"  # batch | instance
-    dropout: float = 0.5  # in the U-Net's three levels next to its bottleneck
-    lambda_l1: float = 100.0  # weight of L1(G(a), b); 0 = cGAN alone
-    gan_weight: float = 1.0  # weight of the cGAN loss; 0 = L1 alone (the paper's ablation)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lr_decay_start: float = 1.0
+class Pix2PixConfig(Optim, Named):
+    g_channels: int = option(64, min=1)  # U-Net width at full resolution (64, 128, 256, 512)
+    d_channels: int = option(64, min=1)
+    d_layers: int = option(3, min=1)  # PatchGAN depth: 3 gives the paper's 70x70 patches
+    norm: str = option("batch", choices=NORMS)
+    dropout: float = option(0.5, min=0.0, below=1.0)  # in the U-Net's 3 levels by the bottleneck
+    lambda_l1: float = option(100.0, min=0.0)  # weight of L1(G(a), b); 0 = cGAN alone
+    gan_weight: float = option(1.0, min=0.0)  # weight of the cGAN loss; 0 = L1 alone (ablation)
 
     def validate(self) -> None:
-        check_optimizer_options(self)
-        if self.norm not in NORMS:
-            raise ConfigError(f"model.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        if self.lambda_l1 < 0 or self.gan_weight < 0 or self.lambda_l1 + self.gan_weight == 0:
-            raise ConfigError("model.lambda_l1 and model.gan_weight must be >= 0, not both 0")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
-        for key in ("g_channels", "d_channels", "d_layers"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
+        if self.lambda_l1 + self.gan_weight == 0:
+            raise ConfigError("model.lambda_l1 and model.gan_weight must not both be 0")
 
 
-@register_model("pix2pix", config=Pix2PixConfig)
+TINY = ("model.g_channels=4", "model.d_channels=4", "model.d_layers=1")
+
+
+@register_model(
+    "pix2pix",
+    config=Pix2PixConfig,
+    spec=ModelSpec(data_kind="paired", default_data="edges2digits", compute_bound=True, tiny=TINY),
+)
 class Pix2Pix(Translator):
     """pix2pix: U-Net G(a), PatchGAN D(a, b); G minimises cGAN + lambda * L1 (Isola et al. 2017).
 
     Its "noise" is the input: `sample(z=pairs)` with pairs [n, C_a + C_b, H, W] gives panels
     input | output | target side by side; `translate(a)` gives G(a)."""
 
-    data_kind: ClassVar[str] = "paired"
-    default_data = "edges2digits"
-
-    def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
-        super().__init__(cfg, data_shape, num_classes)
-        info = data_info or {}
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
+        info = self.data_info
         if info.get("kind") != "paired":
             raise ConfigError(
                 f"model {cfg.name!r} translates paired images: use --data edges2digits, "

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.data.sources import Batch, split_batch
+from gankit.batch import Batch, split_batch
 from gankit.errors import ConfigError, DataError
-from gankit.losses import d_loss_wasserstein, epsilon_drift, g_loss_wasserstein, gradient_penalty
-from gankit.models.base import check_optimizer_options
-from gankit.models.dcgan import image_size
-from gankit.models.gan import VectorGAN
+from gankit.losses import Objective
+from gankit.models.adversarial import AdversarialGAN
+from gankit.models.base import ModelSpec, Optim
+from gankit.nn.conv import image_size
 from gankit.nn.progressive import EqualizedConv2d, EqualizedLinear, MinibatchStd, PixelNorm
+from gankit.options import Named, option
 from gankit.registry import register_model
 
 START = 4  # the first resolution, as in the paper
@@ -36,38 +37,28 @@ EMA_DECAY = 0.999  # the paper's G_ema; train.ema overrides it when set
 
 
 @dataclass
-class ProGANConfig:
+class ProGANConfig(Objective, Optim, Named):
     """Progressive GAN; the target resolution is the data's (data.img_size, a power of two).
 
     The schedule counts real images shown to D: 4x4 trains for `stable_images`; each larger
     resolution fades in over `fade_images`, then trains for `stable_images`; the target goes on
     until the run ends. The paper used 800k and 800k; the defaults here, a tenth, fit the default
     train.steps (5,000 at batch 256) for targets up to 1024x1024. `batch_sizes` maps a resolution
-    to its batch (e.g. {4: 64, 32: 16}); others use train.batch_size.
+    to its batch (e.g. {4: 64, 32: 16}); others use train.batch_size. The objective's defaults
+    are the paper's: WGAN-GP (Gulrajani et al. 2017) with the drift term, Adam 0.001, (0, 0.99).
     """
 
-    name: str = "progan"
-    z_dim: int = 128
-    g_channels: int = 128  # G's widest blocks (the paper: 512)
-    d_channels: int = 128  # D's
-    channel_base: int = 4096  # width at resolution r: min(channels, channel_base / r); paper 16384
-    stable_images: int = 80_000
-    fade_images: int = 80_000
-    batch_sizes: dict[int, int] = field(default_factory=dict)  # resolution -> global batch
-    gp_lambda: float = 10.0  # WGAN-GP penalty (Gulrajani et al. 2017), as the paper
-    drift: float = 0.001  # weight of the epsilon-drift term mean(D(x_real)^2)
+    z_dim: int = option(128, min=1)
+    g_channels: int = option(128, min=1)  # G's widest blocks (the paper: 512)
+    d_channels: int = option(128, min=1)  # D's
+    # width at resolution r: min(channels, channel_base / r); the paper 16384
+    channel_base: int = option(4096, min=1)
+    stable_images: int = option(80_000, min=1)
+    fade_images: int = option(80_000, min=1)
+    batch_sizes: dict[int, int] = option({})  # resolution -> global batch
     upscale: bool = False  # train on images smaller than the target, upscaled to it
-    lr_g: float = 1e-3  # the paper's Adam: lr 0.001, betas (0, 0.99)
-    lr_d: float = 1e-3
-    beta1: float = 0.0
-    beta2: float = 0.99
-    lr_decay_start: float = 1.0  # fraction of training after which the lrs fall linearly to 0
 
     def validate(self) -> None:
-        keys = ("z_dim", "g_channels", "d_channels", "channel_base", "stable_images", "fade_images")
-        for key in keys:
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
         for res, n in self.batch_sizes.items():
             if not is_power_of_two(res) or res < START:
                 raise ConfigError(
@@ -76,10 +67,6 @@ class ProGANConfig:
                 )
             if n < 1:
                 raise ConfigError(f"model.batch_sizes[{res}] must be at least 1, got {n}")
-        for key in ("gp_lambda", "drift"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"model.{key} must be 0 (off) or positive")
-        check_optimizer_options(self)
 
 
 def is_power_of_two(n: int) -> bool:
@@ -257,15 +244,31 @@ def real_at(x: Tensor, level: int, alpha: float = 1.0) -> Tensor:
     return x
 
 
-@register_model("progan", config=ProGANConfig)
-class ProGAN(VectorGAN):
+@register_model(
+    "progan",
+    config=ProGANConfig,
+    # digits: the one built-in set whose native size is a power of two (8x8); tiny: 4x4 for 2
+    # steps at batch 32, then 8x8 fading in over the next 2
+    spec=ModelSpec(
+        data_kind="image",
+        default_data="digits",
+        compute_bound=True,
+        tiny=(
+            "model.z_dim=8",
+            "model.g_channels=8",
+            "model.d_channels=8",
+            "model.stable_images=64",
+            "model.fade_images=64",
+        ),
+    ),  # fmt: skip
+    defaults=dict(
+        loss="wasserstein", gp_lambda=10.0, drift=0.001, lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99
+    ),  # fmt: skip
+)
+class ProGAN(AdversarialGAN):
     """Progressive GAN (Karras et al. 2018): grows G and D from 4x4, WGAN-GP + drift, EMA of G."""
 
-    compute_bound = True
-    uses_data_info = True  # the data's native sizes: is anything upscaled to the target?
-    default_data = "digits"  # the one built-in set whose native size is a power of two (8x8)
-
-    def __init__(self, cfg: ProGANConfig, data_shape, num_classes: int = 0, data_info=None):
+    def __init__(self, cfg: ProGANConfig, data_shape, num_classes=0, data_info=None, engine=None):
         channels, size = image_size(cfg.name, data_shape)
         if not is_power_of_two(size) or size < START:
             raise ConfigError(
@@ -276,7 +279,7 @@ class ProGAN(VectorGAN):
         self.growth = Growth(int(math.log2(size // START)), cfg.stable_images, cfg.fade_images)
         # entries above the target are not used: one schedule (a preset's) serves smaller runs
         check_native_size(data_info or {}, size, cfg.upscale)
-        super().__init__(cfg, data_shape, num_classes)
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
         self.enable_ema(EMA_DECAY)  # build_model sets train.ema's decay instead when given
         self._level, self._alpha = 0, 1.0  # of the step in hand: generate/discriminate use them
 
@@ -306,15 +309,11 @@ class ProGAN(VectorGAN):
         res = START << self.growth.at(self.images_seen)[0]
         return f"{res}x{res}"
 
-    def check_train(self, train) -> None:
+    def check_run(self, train) -> None:
         """The schedule must fade the target in within train.steps, and every batch size
         split evenly over the processes."""
-        if train.compile and self.cfg.gp_lambda:
-            raise ConfigError(
-                "progan's gradient penalty differentiates D twice, which torch.compile does not "
-                "support; drop train.compile (or set model.gp_lambda=0)"
-            )
-        world = self.ranks.world
+        super().check_run(train)
+        world = self.engine.ranks.world
         for level in range(self.growth.levels + 1):
             n = self.level_batch(level, train.batch_size)
             if n % world:
@@ -340,30 +339,12 @@ class ProGAN(VectorGAN):
     def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.nets["D"](x, self._level, self._alpha)
 
-    def d_loss(self, x_real, x_fake, y=None):
-        cfg = self.cfg
-        d_real, d_fake = self.discriminate_pair(x_real, x_fake)  # apart: minibatch std
-        # the paper applies the penalty through the minibatch-std layer too: a sample's score
-        # depends a little on its group, which the per-sample gradient norm then includes
-        gp = gradient_penalty(self.discriminate, x_real, x_fake)
-        drift = epsilon_drift(d_real)
-        loss_d = d_loss_wasserstein(d_real, d_fake) + cfg.gp_lambda * gp + cfg.drift * drift
-        logs = {
-            "wdist": (d_real.mean() - d_fake.mean()).detach(),
-            "loss/gp": gp.detach(),
-            "loss/drift": drift.detach(),
-        }
-        return loss_d, logs
-
-    def g_loss(self, d_fake):
-        return g_loss_wasserstein(d_fake)
-
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         x, _ = split_batch(batch)  # unconditional: class labels of a folder are not used
         self._level, self._alpha = self.growth.at(self.images_seen)
         logs = super().train_step(real_at(x, self._level, self._alpha), step)
         # images of the global batch, so that every process agrees on the schedule
-        self.nets["G"].images_seen += x.shape[0] * self.ranks.world
+        self.nets["G"].images_seen += x.shape[0] * self.engine.ranks.world
         return {**logs, "alpha": torch.tensor(self._alpha, device=x.device)}
 
 

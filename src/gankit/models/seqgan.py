@@ -10,7 +10,7 @@ widths, a highway layer and dropout, retrained throughout on freshly generated n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from gankit.data.text import EOS
 from gankit.errors import ConfigError
-from gankit.models.base import GANModel, eval_mode
+from gankit.models.base import GANModel, ModelSpec, eval_mode
+from gankit.options import Named, option
 from gankit.registry import register_model
 
 PHASES = ("mle", "d-pretrain", "adversarial")
@@ -132,33 +133,20 @@ class CNNDiscriminator(nn.Module):
 
 
 @dataclass
-class TextMLEConfig:
-    name: str = "text-mle"
-    emb_dim: int = 32
-    hidden_dim: int = 32
-    lr_g: float = 0.01  # Adam, as the SeqGAN authors' code
-    grad_clip: float = 5.0  # global gradient-norm clip of G's updates
-
-    def validate(self) -> None:
-        for key in ("emb_dim", "hidden_dim"):
-            if getattr(self, key) < 1:
-                raise ConfigError(
-                    f"model.{key} must be a positive integer, got {getattr(self, key)}"
-                )
-        if self.lr_g <= 0 or self.grad_clip <= 0:
-            raise ConfigError("model.lr_g and model.grad_clip must be positive")
+class TextMLEConfig(Named):
+    emb_dim: int = option(32, min=1)
+    hidden_dim: int = option(32, min=1)
+    lr_g: float = option(0.01, above=0.0)  # Adam, as the SeqGAN authors' code
+    grad_clip: float = option(5.0, above=0.0)  # global gradient-norm clip of G's updates
 
 
 class TextModel(GANModel):
     """A token-sequence generator: data shape (max_len,) of ids; sampling's "noise" is the
     uniforms [n, max_len] that pick each token, so snapshots of fixed noise are comparable."""
 
-    uses_data_info = True
-    default_data = "oracle"
-
-    def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
-        super().__init__(cfg, data_shape, num_classes)
-        vocab = (data_info or {}).get("vocab", [])
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
+        vocab = self.data_info.get("vocab", [])
         if len(self.data_shape) != 1 or not vocab:
             raise ConfigError(
                 f"model {cfg.name!r} needs text data (token ids with a vocabulary), e.g. "
@@ -217,7 +205,11 @@ class TextModel(GANModel):
         return loss.detach()
 
 
-@register_model("text-mle", config=TextMLEConfig)
+TINY = ("model.emb_dim=8", "model.hidden_dim=8")
+TEXT = dict(data_kind="text", default_data="oracle", sample_options=("temperature",))
+
+
+@register_model("text-mle", config=TextMLEConfig, spec=ModelSpec(**TEXT, tiny=TINY))
 class TextMLE(TextModel):
     """An LSTM language model trained by maximum likelihood: the baseline of text GANs."""
 
@@ -230,31 +222,21 @@ class TextMLE(TextModel):
 
 @dataclass
 class SeqGANConfig(TextMLEConfig):
-    name: str = "seqgan"
     # the phase schedule, in train steps: MLE updates of G, then D updates, then adversarial
     # steps (each one policy-gradient update of G and d_steps updates of D) until train.steps
-    mle_steps: int = 2000
-    d_pretrain_steps: int = 200  # each d_steps D updates on fresh negatives
-    d_steps: int = 5  # D updates (one real batch + fresh fakes each) per step of phases 2 and 3
-    rollouts: int = 16  # Monte Carlo rollouts per token for the reward
-    rollout_update: float = 0.8  # rollout net <- r * rollout + (1 - r) * G after each G update
-    lr_d: float = 1e-4
-    d_emb_dim: int = 64
-    d_widths: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 8, 10, 15, 20])
-    d_filters: list[int] = field(default_factory=lambda: [64, 64, 64, 64, 32, 32, 32, 32])
-    d_dropout: float = 0.25
+    mle_steps: int = option(2000, min=0)
+    d_pretrain_steps: int = option(200, min=0)  # each d_steps D updates on fresh negatives
+    d_steps: int = option(5, min=1)  # D updates (a real batch + fresh fakes each) per step
+    rollouts: int = option(16, min=1)  # Monte Carlo rollouts per token for the reward
+    # rollout net <- r * rollout + (1 - r) * G after each G update
+    rollout_update: float = option(0.8, min=0.0, below=1.0)
+    lr_d: float = option(1e-4, above=0.0)
+    d_emb_dim: int = option(64, min=1)
+    d_widths: list[int] = option([2, 3, 4, 5, 8, 10, 15, 20], min=1)
+    d_filters: list[int] = option([64, 64, 64, 64, 32, 32, 32, 32], min=1)
+    d_dropout: float = option(0.25, min=0.0, below=1.0)
 
     def validate(self) -> None:
-        super().validate()
-        for key in ("mle_steps", "d_pretrain_steps"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"model.{key} must be 0 or more, got {getattr(self, key)}")
-        if self.d_steps < 1 or self.rollouts < 1:
-            raise ConfigError("model.d_steps and model.rollouts must be at least 1")
-        if not 0.0 <= self.rollout_update < 1.0:
-            raise ConfigError(f"model.rollout_update must be in [0, 1), got {self.rollout_update}")
-        if self.lr_d <= 0 or not 0.0 <= self.d_dropout < 1.0:
-            raise ConfigError("model.lr_d must be positive and model.d_dropout in [0, 1)")
         if len(self.d_widths) != len(self.d_filters) or not self.d_widths:
             raise ConfigError(
                 f"model.d_widths ({len(self.d_widths)}) and model.d_filters "
@@ -262,13 +244,30 @@ class SeqGANConfig(TextMLEConfig):
             )
 
 
-@register_model("seqgan", config=SeqGANConfig)
+@register_model(
+    "seqgan",
+    config=SeqGANConfig,
+    spec=ModelSpec(
+        **TEXT,
+        # straight into the adversarial phase, so one step trains both G and D
+        tiny=(
+            *TINY,
+            "model.mle_steps=0",
+            "model.d_pretrain_steps=0",
+            "model.d_steps=1",
+            "model.rollouts=2",
+            "model.d_emb_dim=8",
+            "model.d_widths=[2,3]",
+            "model.d_filters=[4,4]",
+        ),
+    ),  # fmt: skip
+)
 class SeqGAN(TextModel):
     """SeqGAN (Yu et al. 2017): LSTM G pre-trained by MLE, then trained by policy gradient with
     Monte Carlo rollout rewards from a CNN D."""
 
-    def __init__(self, cfg, data_shape, num_classes: int = 0, data_info: dict | None = None):
-        super().__init__(cfg, data_shape, num_classes, data_info)
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
         vocab_size = self.vocab_size
         too_wide = [w for w in cfg.d_widths if not 1 <= w <= self.seq_len]
         if too_wide:

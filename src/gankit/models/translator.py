@@ -6,18 +6,12 @@ import torch
 from torch import Tensor
 
 from gankit.errors import GankitError
-from gankit.models.base import GANModel, linear_decay
+from gankit.models.base import GANModel
 
 
 class Translator(GANModel):
     """A model whose "noise" is an image to translate: snapshots feed it held-out (a, b)
     stacked along channels, `translate(x, direction)` maps your own images."""
-
-    compute_bound = True
-    uses_data_info = True
-
-    def configure_schedulers(self, total_steps: int):
-        return linear_decay(self.optimizers, total_steps, self.cfg.lr_decay_start)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         raise GankitError(

@@ -1,4 +1,8 @@
-"""Unrolled GAN (Metz et al. 2016): G is trained against D advanced k optimiser steps ahead."""
+"""Unrolled GAN (Metz et al. 2016): G is trained against D advanced k optimiser steps ahead.
+
+The game is the original GAN's (BCE, Adam, one D step), on MLP nets (`unrolled`, the paper's 2-D
+experiments) or DCGAN's conv nets (`unrolled-dcgan`, its stacked-MNIST table).
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,35 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from gankit.data.sources import Batch, split_batch
-from gankit.errors import ConfigError
+from gankit.batch import Batch, split_batch
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
-from gankit.models.base import VectorGANConfig
-from gankit.models.dcgan import DCGAN, DCGANConfig
-from gankit.models.gan import VectorGAN
+from gankit.models.adversarial import AdversarialGAN
+from gankit.models.base import ModelSpec, Optim
+from gankit.models.dcgan import TINY as CONV_TINY
+from gankit.models.gan import TINY as MLP_TINY
+from gankit.nn.conv import ConvNets
+from gankit.nn.mlp import MLPNets
+from gankit.options import Named, option
 from gankit.registry import register_model
-from gankit.training.distributed import average_differentiable
 
 
 @dataclass
-class UnrolledConfig(VectorGANConfig):
-    name: str = "unrolled"
-    unroll_steps: int = 5  # k: D optimiser steps that G looks ahead
-    first_order: bool = False  # treat the unrolled D as a constant (cheaper, loses the point)
-    lr_g: float = 1e-3  # Metz et al.'s 2-D settings: Adam, G 1e-3, D 1e-4, beta1 0.5
-    lr_d: float = 1e-4
+class Unroll:
+    """The unrolling options (a config part)."""
 
-    def validate(self) -> None:
-        super().validate()
-        if self.unroll_steps < 0:
-            raise ConfigError(f"model.unroll_steps must be 0 or more, got {self.unroll_steps}")
+    unroll_steps: int = option(5, min=0)  # k: D optimiser steps that G looks ahead
+    first_order: bool = False  # treat the unrolled D as a constant (cheaper, loses the point)
+
+
+@dataclass
+class UnrolledConfig(Unroll, Optim, MLPNets, Named):
+    lr_g: float = option(1e-3, above=0.0)  # Metz et al.'s 2-D settings: Adam, G 1e-3, D 1e-4
+    lr_d: float = option(1e-4, above=0.0)
+
+
+@dataclass
+class UnrolledDCGANConfig(Unroll, Optim, ConvNets, Named):
+    """DCGAN's nets and Adam settings with unrolling."""
 
 
 def _adam_state(opt: torch.optim.Adam, p: Tensor) -> tuple[Tensor, Tensor, float]:
@@ -39,8 +50,7 @@ def _adam_state(opt: torch.optim.Adam, p: Tensor) -> tuple[Tensor, Tensor, float
     return state["exp_avg"], state["exp_avg_sq"], float(state["step"])
 
 
-@register_model("unrolled", config=UnrolledConfig)
-class UnrolledGAN(VectorGAN):
+class UnrolledGAN(AdversarialGAN):
     """Unrolled GAN (Metz et al. 2016): MLP G and D; G's loss differentiates through k D steps."""
 
     def unrolled_d_params(self, x_real: Tensor, x_fake: Tensor) -> dict[str, Tensor]:
@@ -62,7 +72,7 @@ class UnrolledGAN(VectorGAN):
         create_graph = not self.cfg.first_order
         if not create_graph:
             x_fake = x_fake.detach()
-        separate = self._d_mixes_samples  # batch norm: never normalise real and fake together
+        separate = self.d_mixes_samples  # batch norm: never normalise real and fake together
         x_both, n_real = torch.cat([x_real, x_fake]), x_real.shape[0]
         for _ in range(self.cfg.unroll_steps):
             weights = dict(zip(names, params, strict=True))
@@ -72,7 +82,7 @@ class UnrolledGAN(VectorGAN):
                 d_real, d_fake = functional_call(D, weights, x_both).split([n_real] * 2)
             loss = d_loss_bce(d_real, d_fake)
             grads = torch.autograd.grad(loss, params, create_graph=create_graph)
-            grads = average_differentiable(list(grads), self.ranks)  # the global batch's step
+            grads = self.engine.average(list(grads))  # the global batch's step
             t += 1
             m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads, strict=True)]
             v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads, strict=True)]
@@ -102,25 +112,16 @@ class UnrolledGAN(VectorGAN):
         return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}
 
 
-@dataclass
-class UnrolledDCGANConfig(DCGANConfig):
-    name: str = "unrolled-dcgan"
-    unroll_steps: int = 5
-    first_order: bool = False
+register_model(
+    "unrolled",
+    config=UnrolledConfig,
+    spec=ModelSpec(data_kind="points", default_data="ring", tiny=MLP_TINY),
+    help="Unrolled GAN (Metz et al. 2016): MLP G and D; G's loss differentiates through k D steps.",
+)(UnrolledGAN)
 
-    def validate(self) -> None:
-        super().validate()
-        if self.unroll_steps < 0:
-            raise ConfigError(f"model.unroll_steps must be 0 or more, got {self.unroll_steps}")
-        if self.loss != "nonsaturating" or self.optimizer != "adam":
-            raise ConfigError(
-                "model unrolled-dcgan unrolls D's BCE loss and Adam: keep model.loss="
-                "nonsaturating and model.optimizer=adam"
-            )
-        if self.clip or self.gp_lambda or self.r1_gamma:
-            raise ConfigError("model unrolled-dcgan takes no clip, gp_lambda or r1_gamma")
-
-
-@register_model("unrolled-dcgan", config=UnrolledDCGANConfig)
-class UnrolledDCGAN(UnrolledGAN, DCGAN):
-    """Unrolled GAN (Metz et al. 2016) on DCGAN's conv nets, as in its stacked-MNIST table."""
+register_model(
+    "unrolled-dcgan",
+    config=UnrolledDCGANConfig,
+    spec=ModelSpec(data_kind="image", default_data="mnist5k", compute_bound=True, tiny=CONV_TINY),
+    help="Unrolled GAN (Metz et al. 2016) on DCGAN's conv nets, as in its stacked-MNIST table.",
+)(UnrolledGAN)

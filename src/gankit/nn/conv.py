@@ -1,12 +1,16 @@
-"""Convolutional G and D of DCGAN (Radford et al. 2016), with optional class conditioning."""
+"""Convolutional G and D of DCGAN (Radford et al. 2016), with optional class conditioning, and
+`ConvNets`, the options that build them."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit.errors import ConfigError
+from gankit.options import option
 
 NORMS = ("batch", "instance", "layer", "none")
 
@@ -136,3 +140,35 @@ class DCGANDiscriminator(nn.Module):
         if self.embed is not None:
             score = score + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
         return score
+
+
+def image_size(model: str, data_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(channels, size) of square image data; a clear error for anything else."""
+    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
+        raise ConfigError(
+            f"model {model} needs square images [C, S, S], but the data gives samples of shape "
+            f"{list(data_shape)}; use an image data set (see `gankit list datasets`)"
+        )
+    return data_shape[0], data_shape[1]
+
+
+@dataclass
+class ConvNets:
+    """The DCGAN family's options (a config part)."""
+
+    z_dim: int = option(100, min=1)
+    g_channels: int = option(64, min=1)  # G's width at full resolution; doubles at each halving
+    d_channels: int = option(64, min=1)  # D's width at its first layer
+    d_norm: str = option("batch", choices=NORMS)
+    spectral_norm: bool = False  # on every D layer (Miyato et al. 2018)
+    pack: int = option(1, min=1)  # PacGAN: D judges this many samples at once (Lin et al. 2018)
+
+    def build_nets(self, data_shape: tuple[int, ...], num_classes: int) -> tuple[nn.Module, ...]:
+        """(G, D) for square images; with num_classes > 0, G(z, y) and a projection D."""
+        channels, size = image_size(self.name, data_shape)
+        G = DCGANGenerator(self.z_dim, channels, size, self.g_channels, num_classes)
+        D = DCGANDiscriminator(
+            channels, size, self.d_channels, self.d_norm, self.spectral_norm, self.pack,
+            num_classes,
+        )  # fmt: skip
+        return G, D

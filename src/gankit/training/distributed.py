@@ -1,45 +1,22 @@
-"""Data-parallel training on torch.distributed, launched by torchrun: ranks, gradient averaging,
-batch sharding and agreement between processes.
+"""Data-parallel training on torch.distributed, launched by torchrun: joining the group, batch
+sharding and agreement between processes (the engine, gankit.engine, averages the gradients).
 
-Why not `DistributedDataParallel` around each net: a GAN runs D inside G's step with D frozen,
-leaves parameters unused in one phase and differentiates through unrolled copies of D, all of
-which fight DDP's bucketed backward hooks. Averaging the gradients of each optimizer's parameters
-just before its step (as stylegan2-ada-pytorch does) is exact for every model, with one
-all-reduce per update. Processes start from the same seed and draw the same global batch and
-noise, each keeping its own slice, so N processes at batch B/N follow the 1-process run at batch B.
+Processes start from the same seed and draw the same global batch and noise, each keeping its own
+slice, so N processes at batch B/N follow the 1-process run at batch B.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch import Tensor, nn
+from torch import Tensor
 
+from gankit.batch import Batch, move_batch
+from gankit.engine import SINGLE, Ranks
 from gankit.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Ranks:
-    """Where this process stands: rank of world; (0, 1) when not distributed."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-SINGLE = Ranks()
 
 
 def launched_by_torchrun() -> bool:
@@ -97,41 +74,14 @@ def shard(x: Tensor, chunks: int, ranks: Ranks) -> Tensor:
     return parts.reshape(chunks * per, *x.shape[1:])
 
 
-def average_gradients(params: list[Tensor], ranks: Ranks) -> None:
-    """Averages .grad over processes in one flat all-reduce; parameters without a gradient are
-    left alone (every process runs the same code, so the same ones are missing everywhere)."""
-    if not ranks.enabled:
-        return
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= ranks.world
-    for g, new in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
-        g.copy_(new.view_as(g))
-
-
-class _AllReduceSum(torch.autograd.Function):
-    """Sum over processes; its gradient is again a sum over processes (itself differentiable,
-    for the double backward of unrolled steps)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        y = x.clone()
-        dist.all_reduce(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        return _AllReduceSum.apply(grad)
-
-
-def average_differentiable(tensors: list[Tensor], ranks: Ranks) -> list[Tensor]:
-    """The mean over processes of each tensor, differentiable (for unrolled D steps)."""
-    if not ranks.enabled:
-        return tensors
-    return [_AllReduceSum.apply(t) / ranks.world for t in tensors]
+def local_batch(batch: Batch, chunks: int, ranks: Ranks, device, channels_last: bool) -> Batch:
+    """This process's share of a global batch of `chunks` consecutive batches, on `device`
+    (images in channels-last layout when asked)."""
+    parts = batch if isinstance(batch, tuple | list) else (batch,)
+    parts = [shard(x, chunks, ranks) for x in parts]
+    if channels_last and parts[0].dim() == 4:
+        parts[0] = parts[0].contiguous(memory_format=torch.channels_last)
+    return move_batch(tuple(parts) if isinstance(batch, tuple | list) else parts[0], device)
 
 
 def mean_over_ranks(x: Tensor, ranks: Ranks) -> Tensor:
@@ -152,14 +102,6 @@ def any_rank(flags: list[bool], ranks: Ranks, device: torch.device) -> list[bool
     return [bool(v) for v in t.tolist()]
 
 
-def broadcast_module(module: nn.Module, ranks: Ranks) -> None:
-    """Copies rank 0's parameters and buffers to every process."""
-    if not ranks.enabled:
-        return
-    for t in [*module.parameters(), *module.buffers()]:
-        dist.broadcast(t.data, src=0)
-
-
 def broadcast_object(obj, ranks: Ranks):
     """Rank 0's value of a picklable object (e.g. the run folder's name) on every process."""
     if not ranks.enabled:
@@ -172,15 +114,3 @@ def broadcast_object(obj, ranks: Ranks):
 def barrier(ranks: Ranks) -> None:
     if ranks.enabled:
         dist.barrier()
-
-
-def sync_batchnorm(module: nn.Module, ranks: Ranks, device: torch.device) -> nn.Module:
-    """Batch norm with statistics over the global batch (CUDA only, as SyncBatchNorm is)."""
-    if not ranks.enabled:
-        return module
-    if device.type != "cuda":
-        raise ConfigError(
-            "train.sync_bn needs CUDA devices (torch's SyncBatchNorm does not run on the CPU); "
-            "drop it: each process then normalises with its own batch's statistics"
-        )
-    return nn.SyncBatchNorm.convert_sync_batchnorm(module)

@@ -94,3 +94,8 @@ class RunDir:
 def _step_of(row: dict) -> float:
     step = row.get("step", 0)
     return step if isinstance(step, int | float) else float("inf")
+
+
+def data_description(data) -> dict:
+    """What a run folder records of its data: enough to rebuild the model without loading it."""
+    return {"shape": list(data.shape), "num_classes": data.num_classes, **data.info()}

@@ -1,0 +1,127 @@
+"""The adversarial game most gankit models play (Goodfellow et al. 2014), once: nets from a
+family of `gankit.nn` and an `Objective` (loss, critic steps, clipping, penalties) as data.
+
+A config is made of parts: a nets part that builds (G, D) (`MLPNets`, `ConvNets`, ...), the
+`Objective`, `Optim` and `Named`. GAN, WGAN, WGAN-GP, cGAN, DCGAN, cDCGAN, hinge + SN and MuseGAN
+are registrations of `AdversarialGAN` with other parts and defaults (see gan.py, dcgan.py,
+musegan.py); Unrolled GAN and ProGAN subclass it for their own step and schedule.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import Tensor, nn
+
+from gankit.batch import Batch, split_batch
+from gankit.errors import ConfigError
+from gankit.losses import Objective
+from gankit.models.base import GANModel, adam, set_requires_grad
+
+
+class AdversarialGAN(GANModel):
+    """`d_steps` D updates on fresh real batches, then one G update, as the objective says."""
+
+    def __init__(self, cfg, data_shape, num_classes=0, data_info=None, engine=None):
+        super().__init__(cfg, data_shape, num_classes, data_info, engine)
+        # a config without an Objective part plays the original game (BCE, one D step)
+        self.objective: Objective = cfg if isinstance(cfg, Objective) else Objective()
+        self.pack = getattr(cfg, "pack", 1)  # samples D judges at once (PacGAN)
+        if self.num_classes and self.pack != 1:
+            raise ConfigError("model.pack must be 1 for a conditional model")
+        self.nets["G"], self.nets["D"] = self.build_nets()
+
+    def build_nets(self) -> tuple[nn.Module, nn.Module]:
+        return self.cfg.build_nets(self.data_shape, self.num_classes)
+
+    @property
+    def batches_per_step(self) -> int:
+        return self.objective.d_steps
+
+    def configure_optimizers(self):
+        cfg = self.cfg
+
+        def make(net: str, lr: float) -> torch.optim.Optimizer:
+            params = self.nets[net].parameters()
+            if self.objective.optimizer == "rmsprop":
+                return torch.optim.RMSprop(params, lr=lr)
+            return adam(params, lr, (cfg.beta1, cfg.beta2))
+
+        return {"G": make("G", cfg.lr_g), "D": make("D", cfg.lr_d)}
+
+    def check_run(self, train) -> None:
+        if train.batch_size % self.pack:
+            raise ConfigError(
+                f"train.batch_size ({train.batch_size}) must be a multiple of model.pack "
+                f"({self.pack})"
+            )
+        if train.compile and self.objective.differentiates_d_twice:
+            raise ConfigError(
+                f"model {self.cfg.name}'s gradient penalty differentiates D twice, which "
+                "torch.compile does not support; drop train.compile (or the penalty)"
+            )
+
+    # ------------------------------------------------------------ the players
+    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """G(z), or G(z, y) for a conditional model."""
+        return self.nets["G"](z) if y is None else self.nets["G"](z, y)
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D(x), or D(x, y) for a conditional model: one score per sample (per pack)."""
+        return self.nets["D"](x) if y is None else self.nets["D"](x, y)
+
+    def discriminate_pair(
+        self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """(D(x_real), D(x_fake)): one pass over both batches when no layer of D looks across
+        samples (the same numbers, fewer and larger kernels); two passes otherwise, so that
+        batch norm or a minibatch-statistics layer never mixes real and fake."""
+        if self.d_mixes_samples:
+            return self.discriminate(x_real, y), self.discriminate(x_fake, y)
+        y_both = None if y is None else torch.cat([y, y])
+        d_both = self.discriminate(torch.cat([x_real, x_fake]), y_both)
+        return d_both.split([d_both.shape[0] // 2] * 2)
+
+    @functools.cached_property
+    def d_mixes_samples(self) -> bool:
+        return any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "mixes_samples", False)
+            for m in self.nets["D"].modules()
+        )
+
+    # ------------------------------------------------------------ the game
+    def d_loss(
+        self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss to minimise on one real and one fake batch (of classes y), and extra logs."""
+        x_real.requires_grad_(self.objective.r1_gamma > 0)  # R1 differentiates D w.r.t. x_real
+        d_real, d_fake = self.discriminate_pair(x_real, x_fake, y)
+        return self.objective.d_loss(
+            d_real, d_fake, x_real, x_fake, lambda x: self.discriminate(x, y)
+        )
+
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
+        x, y = split_batch(batch)
+        if not self.num_classes:
+            y = None  # labelled data trains an unconditional model too
+        xs = x.chunk(self.batches_per_step)
+        ys = y.chunk(len(xs)) if y is not None else [None] * len(xs)
+        for x_real, y_real in zip(xs, ys, strict=True):  # fresh real data for each D update
+            with torch.no_grad():
+                # fakes of the real batch's classes, so labels follow the data's frequencies
+                x_fake = self.generate(self.noise(x_real.shape[0]), y_real)
+            loss_d, logs = self.d_loss(x_real, x_fake, y_real)
+            self.update("D", loss_d)
+            self.objective.after_d_step(self.nets["D"])
+        loss_g = self.generator_step(x_real.shape[0], y_real)
+        return {"loss/D": loss_d.detach(), "loss/G": loss_g, **logs}
+
+    def generator_step(self, n: int, y: Tensor | None = None) -> Tensor:
+        """One G update on n samples against the current D, frozen; returns the detached loss."""
+        D = self.nets["D"]
+        set_requires_grad(D, False)
+        loss_g = self.objective.g_loss(self.discriminate(self.generate(self.noise(n), y), y))
+        self.update("G", loss_g)
+        set_requires_grad(D, True)
+        return loss_g.detach()

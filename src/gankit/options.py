@@ -1,0 +1,71 @@
+"""Config fields that say what values they take, so no config writes its own range checks.
+
+    z_dim: int = option(100, min=1)
+    loss: str = option("nonsaturating", choices=LOSSES)
+
+`check_options(cfg, "model")` checks every such field and then the config's own `validate()`,
+which is left for rules that tie fields together (a gradient penalty needs a D without batch
+norm). The messages are one line that names the key, the rule and the value given.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+from gankit.errors import ConfigError
+
+
+def option(
+    default: Any,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    choices: tuple | None = None,
+) -> Any:
+    """A dataclass field with `default` and the rules its values must keep; a list or dict
+    default is copied for every instance."""
+    rules = {"min": min, "max": max, "above": above, "below": below, "choices": choices}
+    meta = {k: v for k, v in rules.items() if v is not None}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _broken_rule(value: Any, rules: dict) -> str | None:
+    if "choices" in rules and value not in rules["choices"]:
+        return "must be one of " + ", ".join(str(c) for c in rules["choices"])
+    checks = (
+        ("min", lambda v, b: v >= b, "at least"),
+        ("max", lambda v, b: v <= b, "at most"),
+        ("above", lambda v, b: v > b, "above"),
+        ("below", lambda v, b: v < b, "below"),
+    )
+    for key, ok, words in checks:
+        if key in rules and not ok(value, rules[key]):
+            return f"must be {words} {rules[key]:g}"
+    return None
+
+
+def check_options(cfg: Any, section: str) -> None:
+    """Every field's rules (see `option`), then `cfg.validate()` when it has one."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        values = value if isinstance(value, list) else [value]  # a rule holds for each item
+        for item in values:
+            broken = _broken_rule(item, f.metadata)
+            if broken:
+                raise ConfigError(f"{section}.{f.name} {broken}, got {value!r}")
+    validate = getattr(cfg, "validate", None)
+    if validate:
+        validate()
+
+
+@dataclasses.dataclass
+class Named:
+    """The `name` field every registered entry's config starts with (the registry fills it)."""
+
+    name: str = ""
