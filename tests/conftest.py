@@ -10,17 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-VECTOR_TINY = [
-    "model.z_dim=4",
-    "model.g_hidden=16",
-    "model.d_hidden=16",
-    "model.g_layers=1",
-    "model.d_layers=1",
-]
-IMAGE_TINY = ["model.z_dim=8", "model.g_channels=8", "model.d_channels=8"]
-# ProGAN on 8x8 digits at batch 32: 4x4 for 2 steps, 8x8 fading in over the next 2
-PROGAN_TINY = IMAGE_TINY + ["model.stable_images=64", "model.fade_images=64"]
-MUSIC_GAN_TINY = IMAGE_TINY + ["model.d_steps=1"]  # musegan's WGAN-GP default has 5
+from gankit.registry import MODELS
+
+# the models' own tiny settings (ModelSpec.tiny), by the names the tests use
+VECTOR_TINY = list(MODELS.entry("gan").spec.tiny)
+IMAGE_TINY = list(MODELS.entry("dcgan").spec.tiny)
+PROGAN_TINY = list(MODELS.entry("progan").spec.tiny)  # 4x4 for 2 steps, then 8x8 fading in
+MUSIC_GAN_TINY = list(MODELS.entry("musegan").spec.tiny)
 TRAIN_TINY = [
     "train.batch_size=32",
     "train.n_samples=200",
@@ -33,21 +29,8 @@ TRAIN_TINY = [
 ]
 TINY = VECTOR_TINY + TRAIN_TINY
 TINY_TEXT = Path(__file__).parent / "data" / "tiny.txt"  # 20 short lines written for the tests
-TEXT_TINY = [
-    f"data.path={TINY_TEXT}",
-    "data.max_len=12",
-    "data.tokenizer=whitespace",
-    "model.emb_dim=8",
-    "model.hidden_dim=8",
-    # seqgan: straight into the adversarial phase, so one step trains both G and D
-    "model.mle_steps=0",
-    "model.d_pretrain_steps=0",
-    "model.d_steps=1",
-    "model.rollouts=2",
-    "model.d_emb_dim=8",
-    "model.d_widths=[2,3]",
-    "model.d_filters=[4,4]",
-]
+TEXT_DATA = [f"data.path={TINY_TEXT}", "data.max_len=12", "data.tokenizer=whitespace"]
+TEXT_TINY = TEXT_DATA + list(MODELS.entry("seqgan").spec.tiny)
 
 
 def tiny_jsb_json() -> Path:
@@ -95,7 +78,7 @@ KIND_DATA = {
     "points": lambda: ("ring", []),
     "image": lambda: ("digits", []),  # 8x8, with classes for conditional models
     "music": lambda: ("jsb-chorales", music_tiny()),
-    "text": lambda: ("text", [o for o in TEXT_TINY if o.startswith("data.")]),
+    "text": lambda: ("text", TEXT_DATA),
     "paired": lambda: ("edges2digits", ["data.img_size=16"]),
     "unpaired": lambda: (
         "unpaired-folder",

@@ -31,11 +31,12 @@ class ConvGANConfig(Objective, Optim, ConvNets, Named):
 
 
 TINY = ("model.z_dim=8", "model.g_channels=8", "model.d_channels=8")
+IMAGES = ModelSpec(data_kind="image", default_data="mnist5k", compute_bound=True, tiny=TINY)
 
 register_model(
     "dcgan",
     config=ConvGANConfig,
-    spec=ModelSpec(data_kind="image", default_data="mnist5k", compute_bound=True, tiny=TINY),
+    spec=IMAGES,
     help="DCGAN (Radford et al. 2016): conv G and D; loss, norm and penalties by config.",
 )(AdversarialGAN)
 

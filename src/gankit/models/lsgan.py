@@ -6,14 +6,13 @@ defaults (this file is the README's worked example of "Adding a model").
 """
 
 from gankit.models.adversarial import AdversarialGAN
-from gankit.models.base import ModelSpec
-from gankit.models.dcgan import TINY, ConvGANConfig
+from gankit.models.dcgan import IMAGES, ConvGANConfig
 from gankit.registry import register_model
 
 register_model(
     "lsgan",
     config=ConvGANConfig,
-    spec=ModelSpec(data_kind="image", default_data="mnist5k", compute_bound=True, tiny=TINY),
+    spec=IMAGES,  # what dcgan declares: image data, mnist5k by default, compute-bound
     defaults=dict(loss="ls"),
     help="LSGAN (Mao et al. 2017): DCGAN's nets, least-squares losses for D and G.",
 )(AdversarialGAN)

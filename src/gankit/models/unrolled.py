@@ -15,9 +15,9 @@ from torch.func import functional_call
 from gankit.batch import Batch, split_batch
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
 from gankit.models.adversarial import AdversarialGAN
-from gankit.models.base import ModelSpec, Optim
-from gankit.models.dcgan import TINY as CONV_TINY
-from gankit.models.gan import TINY as MLP_TINY
+from gankit.models.base import Optim
+from gankit.models.dcgan import IMAGES
+from gankit.models.gan import POINTS
 from gankit.nn.conv import ConvNets
 from gankit.nn.mlp import MLPNets
 from gankit.options import Named, option
@@ -115,13 +115,13 @@ class UnrolledGAN(AdversarialGAN):
 register_model(
     "unrolled",
     config=UnrolledConfig,
-    spec=ModelSpec(data_kind="points", default_data="ring", tiny=MLP_TINY),
+    spec=POINTS,
     help="Unrolled GAN (Metz et al. 2016): MLP G and D; G's loss differentiates through k D steps.",
 )(UnrolledGAN)
 
 register_model(
     "unrolled-dcgan",
     config=UnrolledDCGANConfig,
-    spec=ModelSpec(data_kind="image", default_data="mnist5k", compute_bound=True, tiny=CONV_TINY),
+    spec=IMAGES,
     help="Unrolled GAN (Metz et al. 2016) on DCGAN's conv nets, as in its stacked-MNIST table.",
 )(UnrolledGAN)

@@ -53,6 +53,8 @@ class Outputs:
         np.save(stem.with_suffix(".npy"), x)  # the time-lapse and the report read these
         out = stem.with_suffix(writer_for(self.data_info).snapshot)
         if out.suffix != ".npy":
+            # a run killed after this snapshot and before its checkpoint writes it again
+            out.unlink(missing_ok=True)
             title = title or f"step {step}"
             write_samples(x, self.data_info, out, title, nrow=self.grid_row or None)
 
