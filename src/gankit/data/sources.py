@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from gankit.batch import Batch, move_batch, split_batch  # noqa: F401  (re-exported)
 from gankit.data.toy import check_mixture, grid_centers, load_points, ring_centers, sample_mixture
 from gankit.errors import ConfigError
 from gankit.registry import register_dataset
@@ -50,22 +51,6 @@ class DataSource:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
-
-
-Batch = Tensor | tuple[Tensor, Tensor]
-
-
-def split_batch(batch: Batch) -> tuple[Tensor, Tensor | None]:
-    """(x, labels) of a batch; labels are None for data without classes."""
-    if isinstance(batch, (tuple, list)):
-        return batch[0], batch[1]
-    return batch, None
-
-
-def move_batch(batch: Batch, device: torch.device) -> Batch:
-    if isinstance(batch, (tuple, list)):
-        return tuple(t.to(device, non_blocking=True) for t in batch)
-    return batch.to(device, non_blocking=True)
 
 
 class Mixture(DataSource):
