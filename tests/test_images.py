@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 
 from gankit.config import resolve_config
-from gankit.data import build_data, split_batch
-from gankit.data import images as images_module
-from gankit.data.images import IDX_FILES, ImageConfig, ImageSet, read_idx, to_float
+from gankit.data import build_data, split_batch, torchvision_sets
+from gankit.data.images import ImageConfig, ImageSet, to_float
+from gankit.data.torchvision_sets import IDX_FILES, read_idx
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
@@ -84,7 +84,7 @@ def _mnist(tmp: Path, mp) -> list[str]:
 
 
 def _fashion(tmp: Path, mp) -> list[str]:
-    mp.setattr(images_module, "DEBIAN_FASHION_MNIST", tmp / "no-debian-files")
+    mp.setattr(torchvision_sets, "DEBIAN_FASHION_MNIST", tmp / "no-debian-files")
     fake_idx(tmp / "FashionMNIST" / "raw", gz=False)
     return [f"data.root={tmp}", "data.download=false"]
 
@@ -378,7 +378,7 @@ def test_failed_download_says_where_to_put_the_files(tmp_path, monkeypatch):
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", offline)
-    monkeypatch.setattr(images_module, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setattr(torchvision_sets, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
     with pytest.raises(DataError, match="download failed.*name resolution") as e:
         build("fashion-mnist", [f"data.root={tmp_path}"])
     assert f"{tmp_path / 'FashionMNIST' / 'raw'}" in str(e.value)
@@ -412,13 +412,14 @@ def test_relative_root_is_saved_absolute(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(
-    not images_module.DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's fashion-mnist not installed"
+    not torchvision_sets.DEBIAN_FASHION_MNIST.is_dir(),
+    reason="Debian's fashion-mnist not installed",
 )
 def test_fashion_mnist_from_debian_files():
     data = build("fashion-mnist", ["data.download=false"])
     info = data.info()
     assert (info["n_train"], info["n_test"], data.shape) == (60000, 10000, (1, 28, 28))
-    assert str(images_module.DEBIAN_FASHION_MNIST) in info["key"]
+    assert str(torchvision_sets.DEBIAN_FASHION_MNIST) in info["key"]
     assert data.class_names[9] == "Ankle boot"
 
 

@@ -94,3 +94,34 @@ def _load_builtins() -> None:
 
     for module in pkgutil.iter_modules(gankit.models.__path__):
         importlib.import_module(f"gankit.models.{module.name}")
+
+
+# ---------------------------------------------------------------- sample writers
+# What samples become on disk, per kind of data (its info()["kind"]). Here, low in the import
+# graph, so a data module can register its writer without importing the viz package.
+
+
+@dataclass(frozen=True)
+class SampleWriter:
+    suffixes: tuple[str, ...]  # the first is the default (`gankit sample`, snapshots)
+    # (samples, the run's data.json, out path, title, samples per row) -> None
+    write: Callable[..., None]
+    snapshot_suffix: str = ""  # what training snapshots are written as; "" = suffixes[0]
+
+    @property
+    def snapshot(self) -> str:
+        return self.snapshot_suffix or self.suffixes[0]
+
+
+WRITERS = Registry("writer")
+
+
+def register_writer(kind: str, suffixes: tuple[str, ...], snapshot_suffix: str = "") -> Callable:
+    """Decorator: `write(x, info, out, title, nrow)` writes samples of data of this kind."""
+
+    def deco(fn: Callable) -> Callable:
+        doc = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        WRITERS.register(kind, help=doc)(SampleWriter(tuple(suffixes), fn, snapshot_suffix))
+        return fn
+
+    return deco

@@ -24,7 +24,8 @@ import torch
 from torch import Tensor
 
 from gankit.data.files import data_file, label
-from gankit.data.images import DEFAULT_ROOT, ImageSet, fixed_permutation, user_folder
+from gankit.data.images import ImageSet
+from gankit.data.pixels import DEFAULT_ROOT, fixed_permutation, user_folder
 from gankit.errors import ConfigError, DataError
 from gankit.registry import register_dataset
 

@@ -22,8 +22,8 @@ from torch import Tensor
 from gankit.data.files import data_file
 from gankit.data.sources import DataSource
 from gankit.errors import ConfigError, DataError
-from gankit.registry import register_dataset
-from gankit.viz.samples import register_writer
+from gankit.nn.sampling import draw  # the one sampler of softmaxes
+from gankit.registry import register_dataset, register_writer
 
 PAD, EOS = "<pad>", "<eos>"
 TOKENIZERS: dict[str, tuple[Callable[[str], list[str]], str]] = {
@@ -295,8 +295,6 @@ class OracleLSTM:
 
     @torch.no_grad()
     def sample(self, n: int, length: int, generator: torch.Generator) -> Tensor:
-        from gankit.models.seqgan import draw  # the one sampler of softmaxes
-
         """n sequences [n, length] drawn token by token from the oracle's softmax."""
         x, h, c = self._start(n)
         out = []

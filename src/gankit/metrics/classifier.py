@@ -182,7 +182,7 @@ def load_split(data_name: str, root: str | None = None) -> tuple[Tensor, Tensor,
         x, y = _to_tensor(images[perm]), torch.from_numpy(labels[perm].astype(np.int64))
         return x[:4000], y[:4000], x[4000:], y[4000:]
     if data_name == "usps":  # 16x16 digits, resized to the classifier's 28x28
-        from gankit.data.paired import read_usps
+        from gankit.data.digits import read_usps
 
         (xtr, ytr), (xte, yte) = read_usps(root or "")
         return to_28(xtr / 127.5 - 1.0), ytr, to_28(xte / 127.5 - 1.0), yte

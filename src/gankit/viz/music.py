@@ -16,7 +16,7 @@ import numpy as np
 from gankit.data.music import Note, roll_notes
 from gankit.errors import GankitError
 from gankit.metrics.music import binarize
-from gankit.viz.samples import register_writer
+from gankit.registry import register_writer
 
 PICTURE_SEGMENTS = 16
 AUDIO_SEGMENTS = 8

@@ -1,49 +1,26 @@
 """What samples become on disk, chosen by the kind of data: one writer per kind.
 
 Points and images (the default) become a picture (.png) or values (.npy, .csv); a modality with
-its own form (text, music) registers a writer for the `kind` its data's `info()` reports, so the
-Trainer and `gankit sample` never learn what they are writing.
+its own form (text, music) registers a writer (`gankit.registry.register_writer`) for the `kind`
+its data's `info()` reports, so the Trainer and `gankit sample` never learn what they are writing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gankit.errors import GankitError
-
-
-@dataclass(frozen=True)
-class SampleWriter:
-    suffixes: tuple[str, ...]  # the first is the default (`gankit sample`, snapshots)
-    # (samples, the run's data.json, out path, title, samples per row) -> None
-    write: Callable[[np.ndarray, dict, Path, str, int | None], None]
-    snapshot_suffix: str = ""  # what training snapshots are written as; "" = suffixes[0]
-
-    @property
-    def snapshot(self) -> str:
-        return self.snapshot_suffix or self.suffixes[0]
-
-
-WRITERS: dict[str, SampleWriter] = {}
-
-
-def register_writer(kind: str, suffixes: tuple[str, ...], snapshot_suffix: str = ""):
-    """Decorator: `write(x, info, out, title, nrow)` writes samples of data of this kind."""
-
-    def wrap(fn):
-        WRITERS[kind] = SampleWriter(tuple(suffixes), fn, snapshot_suffix)
-        return fn
-
-    return wrap
+from gankit.registry import WRITERS, SampleWriter, register_writer
 
 
 def writer_for(info: dict) -> SampleWriter:
     """The writer for a run's data (its data.json); points and images share the default."""
-    return WRITERS.get(info.get("kind", "points"), WRITERS["points"])
+    import gankit.viz.music  # noqa: F401  (registers the "music" writer; viz is not a builtin)
+
+    kind = info.get("kind", "points")
+    return WRITERS.get(kind if kind in WRITERS.names() else "points")
 
 
 def write_samples(
@@ -59,8 +36,8 @@ def write_samples(
     writer.write(x, info, out, title, nrow)
 
 
-@register_writer("points", (".png", ".npy", ".csv"))
 def _points_or_images(x: np.ndarray, info: dict, out: Path, title: str, nrow: int | None) -> None:
+    """Points or images as a picture (.png) or their values (.npy, .csv)."""
     from gankit.viz.plots import save_snapshot
 
     suffix = out.suffix.lower()
@@ -73,6 +50,5 @@ def _points_or_images(x: np.ndarray, info: dict, out: Path, title: str, nrow: in
         save_snapshot(x, out, title, info.get("centers"), nrow=nrow)
 
 
-WRITERS["images"] = WRITERS["points"]
-
-from gankit.viz import music  # noqa: E402, F401  (registers the "music" writer)
+for _kind in ("points", "images"):
+    register_writer(_kind, (".png", ".npy", ".csv"))(_points_or_images)
