@@ -116,7 +116,7 @@ def register_mnist5k_dataset() -> None:
         name: str = "mnist5k-dataset"
         workers: int = 0
 
-    @register_dataset("mnist5k-dataset", config=Config)
+    @register_dataset("mnist5k-dataset", config=Config, kind="image")
     def mnist5k_dataset(cfg: Config, seed: int):
         base = DATASETS.get("mnist5k")(Mnist5kConfig(), seed)
         dataset = Tensors(base.images, base.labels)

@@ -116,3 +116,9 @@ def test_save_then_load_gives_identical_samples(runs, how, tmp_path):
     loaded = api.load(path)
     assert type(loaded) is type(whole.model) and loaded.spec == whole.model.spec
     assert torch.equal(loaded.sample(z=z, labels=labels), expected), f"{name} via {how}"
+
+
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_data_alone_trains_the_model_for_its_declared_kind(name):
+    model = resolve_config(data=name).model.name
+    assert MODELS.entry(model).spec.data_kind == DATASETS.entry(name).spec

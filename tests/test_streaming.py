@@ -195,7 +195,7 @@ def own_registry(monkeypatch):
 def test_your_own_dataset_in_a_few_lines(own_registry, tmp_path):
     from gankit import api
 
-    @register_dataset("test-blobs", config=BlobsConfig)
+    @register_dataset("test-blobs", config=BlobsConfig, kind="image")
     def blobs(cfg: BlobsConfig, seed: int):
         """Blobs: a test's own torch Dataset."""
         return from_dataset(cfg, seed, Blobs(cfg.n, cfg.bad), class_names=["odd", "even"])

@@ -164,13 +164,15 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def _has_field(registry, name: str, field_name: str) -> bool:
-    return field_name in getattr(registry.entry(name).config, "__dataclass_fields__", {})
+# the model for data of each kind when only the data is named
+MODEL_FOR_KIND = {"points": "gan", "image": "dcgan", "music": "musegan", "text": "seqgan",
+                  "paired": "pix2pix", "unpaired": "cyclegan"}  # fmt: skip
 
 
 def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str, str]:
     """The model and data names: given, else the preset's, else defaults that fit each other
-    (a model's declared `default_data`; image data alone gets dcgan, else gan on ring)."""
+    (a model's declared `default_data`; data alone gets the model for its declared kind, and
+    neither gives gan on ring)."""
 
     def name_of(section: str, given: str | None) -> str | None:
         value = raw.get(section, {})
@@ -184,7 +186,7 @@ def _section_names(raw: dict, model: str | None, data: str | None) -> tuple[str,
     if data is None:
         data = MODELS.entry(model).spec.default_data if model else "ring"
     if model is None:
-        model = "dcgan" if _has_field(DATASETS, data, "img_size") else "gan"
+        model = MODEL_FOR_KIND[DATASETS.entry(data).spec]
     return model, data
 
 

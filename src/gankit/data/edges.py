@@ -63,13 +63,13 @@ def _base_size(cfg: EdgesConfig) -> dict:
     return {"img_size": cfg.img_size, "fit": "pad" if cfg.img_size >= 28 else "resize"}
 
 
-@register_dataset("edges2digits", config=EdgesConfig)
+@register_dataset("edges2digits", config=EdgesConfig, kind="paired")
 def edges2digits(cfg: EdgesConfig, seed: int) -> PairedSet:
     """Canny edges -> digit, from mnist5k (4,000 train / 1,000 test pairs, no download)."""
     return _edges_set(cfg, seed, "mnist5k", Mnist5kConfig(**_base_size(cfg)))
 
 
-@register_dataset("edges2fashion", config=EdgesFashionConfig)
+@register_dataset("edges2fashion", config=EdgesFashionConfig, kind="paired")
 def edges2fashion(cfg: EdgesFashionConfig, seed: int) -> PairedSet:
     """Canny edges -> Fashion-MNIST clothes (60,000 / 10,000 pairs; files as fashion-mnist)."""
     base = FashionMnistConfig(root=cfg.root, download=cfg.download, **_base_size(cfg))

@@ -17,7 +17,7 @@ class LfwConfig(ImageConfig):
     img_size: int = 32
 
 
-@register_dataset("lfw-faces", config=LfwConfig)
+@register_dataset("lfw-faces", config=LfwConfig, kind="image")
 def lfw_faces(cfg: LfwConfig, seed: int) -> ImageSet:
     """The 100 25x25 grey faces of scikit-image's LFW subset, resized to 32x32; no test split."""
     from skimage.data import lfw_subset

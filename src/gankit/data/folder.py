@@ -222,7 +222,7 @@ def scan_folder(
     return FolderScan(root, good, ids, tuple(tops) if classes else (), kept, extra)
 
 
-@register_dataset("folder", config=FolderConfig)
+@register_dataset("folder", config=FolderConfig, kind="image")
 def folder(cfg: FolderConfig, seed: int) -> DataSource:
     """Your own folder of images, recursive; class sub-folders become labels: --set data.path=DIR.
 

@@ -258,7 +258,7 @@ def read_jsb(path: Path) -> dict[str, list[Piece]]:
     return splits
 
 
-@register_dataset("jsb-chorales", config=JsbConfig)
+@register_dataset("jsb-chorales", config=JsbConfig, kind="music")
 def jsb_chorales(cfg: JsbConfig, seed: int) -> MusicSet:
     """JSB chorales, 229/76/77 pieces (Boulanger-Lewandowski 2012 split), 4-bar piano rolls."""
     cfg.validate()
@@ -311,7 +311,7 @@ def split_pieces(pieces: list[Piece], test_fraction: float) -> dict[str, list[Pi
     return {"train": [pieces[i] for i in sorted(perm[n_test:])], "test": test}
 
 
-@register_dataset("bach-music21", config=Music21Config)
+@register_dataset("bach-music21", config=Music21Config, kind="music")
 def bach_music21(cfg: Music21Config, seed: int) -> MusicSet:
     """The 371 Bach chorales shipped with music21 (MusicXML), 4-bar piano rolls; 10% test."""
     cfg.validate()
@@ -355,7 +355,7 @@ def _list_midi(root: Path) -> list[Path]:
     )
 
 
-@register_dataset("midi-folder", config=MidiFolderConfig)
+@register_dataset("midi-folder", config=MidiFolderConfig, kind="music")
 def midi_folder(cfg: MidiFolderConfig, seed: int) -> MusicSet:
     """Your own folder of MIDI files (pretty_midi), all instruments as one roll: data.path=DIR.
 

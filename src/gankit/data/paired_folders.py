@@ -148,7 +148,7 @@ def _load_side_by_side(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, T
     return torch.stack(a), torch.stack(b)
 
 
-@register_dataset("paired-folder", config=PairedFolderConfig)
+@register_dataset("paired-folder", config=PairedFolderConfig, kind="paired")
 def paired_folder(cfg: PairedFolderConfig, seed: int) -> PairedSet:
     """Your own pairs (pix2pix): A/ and B/ folders with matching names, or A|B side by side."""
     cfg.validate()
@@ -187,7 +187,7 @@ class GrayToColorConfig:
             raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
 
 
-@register_dataset("gray2color", config=GrayToColorConfig)
+@register_dataset("gray2color", config=GrayToColorConfig, kind="paired")
 def gray2color(cfg: GrayToColorConfig, seed: int) -> PairedSet:
     """Grey -> colour pairs made from your folder of colour images (colourisation)."""
     cfg.validate()
@@ -230,7 +230,7 @@ class UnpairedFolderConfig:
         check_in_memory(self)
 
 
-@register_dataset("unpaired-folder", config=UnpairedFolderConfig)
+@register_dataset("unpaired-folder", config=UnpairedFolderConfig, kind="unpaired")
 def unpaired_folder(cfg: UnpairedFolderConfig, seed: int) -> UnpairedSet:
     """Your own two domains (CycleGAN): PATH/trainA and PATH/trainB, optional testA, testB;
     decoded into memory or streamed as the `folder` data set is (data.in_memory)."""

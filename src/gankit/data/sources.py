@@ -102,7 +102,7 @@ class PointsConfig:
     path: str = ""  # a .npy or .csv file of points, one row each
 
 
-@register_dataset("ring", config=RingConfig)
+@register_dataset("ring", config=RingConfig, kind="points")
 def ring(cfg: RingConfig, seed: int) -> Mixture:
     """8 Gaussians on the unit circle, std 0.01 (Metz et al. 2016; VEEGAN; PacGAN)."""
     if cfg.n_modes < 1:
@@ -110,13 +110,13 @@ def ring(cfg: RingConfig, seed: int) -> Mixture:
     return Mixture(cfg, seed, ring_centers(cfg.n_modes, cfg.radius))
 
 
-@register_dataset("grid", config=GridConfig)
+@register_dataset("grid", config=GridConfig, kind="points")
 def grid(cfg: GridConfig, seed: int) -> Mixture:
     """25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (VEEGAN; PacGAN)."""
     return Mixture(cfg, seed, grid_centers())
 
 
-@register_dataset("mixture", config=MixtureConfig)
+@register_dataset("mixture", config=MixtureConfig, kind="points")
 def mixture(cfg: MixtureConfig, seed: int) -> Mixture:
     """Your own Gaussian mixture: --set data.centers=[[x,y],...] data.std=S."""
     return Mixture(cfg, seed, cfg.centers)
@@ -138,7 +138,7 @@ class Points(DataSource):
         return self.points[:n], None
 
 
-@register_dataset("points", config=PointsConfig)
+@register_dataset("points", config=PointsConfig, kind="points")
 def points(cfg: PointsConfig, seed: int) -> Points:
     """Your own points from a .npy or .csv file: --data FILE or --set data.path=FILE."""
     if not cfg.path:

@@ -71,7 +71,7 @@ class StackedMnist(DataSource):
         }
 
 
-@register_dataset("stacked-mnist", config=StackedMnistConfig)
+@register_dataset("stacked-mnist", config=StackedMnistConfig, kind="image")
 def stacked_mnist(cfg: StackedMnistConfig, seed: int) -> StackedMnist:
     """Stacked MNIST: three digits as R, G, B, 1,000 modes (Metz et al. 2016; PacGAN)."""
     cfg.validate()

@@ -221,7 +221,7 @@ def load_corpus(cfg: TextConfig, seed: int, file_name: str, what: str) -> TokenS
     return TokenSequences(cfg, seed, ids, vocab, cfg.tokenizer)
 
 
-@register_dataset("text", config=TextConfig)
+@register_dataset("text", config=TextConfig, kind="text")
 def text(cfg: TextConfig, seed: int) -> TokenSequences:
     """Your own UTF-8 text file: --data FILE.txt; one sample per line or fixed-length windows."""
     if not cfg.path:
@@ -239,7 +239,7 @@ class PoemsConfig(TextConfig):
 POEMS_SOURCE = "16,394 Chinese quatrains, Texygen's data/shi.txt (github.com/geek-ai/Texygen)"
 
 
-@register_dataset("chinese-poems", config=PoemsConfig)
+@register_dataset("chinese-poems", config=PoemsConfig, kind="text")
 def chinese_poems(cfg: PoemsConfig, seed: int) -> TokenSequences:
     """Chinese quatrains, the SeqGAN paper's poem corpus (chinese-poems.txt), by character."""
     return load_corpus(cfg, seed, "chinese-poems.txt", POEMS_SOURCE)
@@ -256,7 +256,7 @@ class ShakespeareConfig(TextConfig):
 SHAKESPEARE_SOURCE = "tiny Shakespeare, 1.1 MB (github.com/karpathy/char-rnn, data/tinyshakespeare)"
 
 
-@register_dataset("shakespeare", config=ShakespeareConfig)
+@register_dataset("shakespeare", config=ShakespeareConfig, kind="text")
 def shakespeare(cfg: ShakespeareConfig, seed: int) -> TokenSequences:
     """Tiny Shakespeare (tinyshakespeare.txt), one line of a play per sample, by character."""
     return load_corpus(cfg, seed, "tinyshakespeare.txt", SHAKESPEARE_SOURCE)
@@ -362,7 +362,7 @@ class OracleConfig:
             raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
 
 
-@register_dataset("oracle", config=OracleConfig)
+@register_dataset("oracle", config=OracleConfig, kind="text")
 def oracle(cfg: OracleConfig, seed: int) -> OracleSequences:
     """SeqGAN's synthetic data: 10,000 sequences of 20 tokens drawn from the oracle LSTM."""
     path = data_file(cfg, "path", ORACLE_FILE, ORACLE_SOURCE)

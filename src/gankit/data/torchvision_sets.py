@@ -134,13 +134,13 @@ def _idx_set(cfg: TorchvisionConfig, seed: int, tv_name: str, title: str, names,
     return square_set(cfg, seed, train, test, names, source, ("fid-classifier",))
 
 
-@register_dataset("mnist", config=MnistConfig)
+@register_dataset("mnist", config=MnistConfig, kind="image")
 def mnist(cfg: MnistConfig, seed: int) -> ImageSet:
     """MNIST: 60,000 train / 10,000 test digits, 10 classes; from data.root or downloaded."""
     return _idx_set(cfg, seed, "MNIST", "MNIST", DIGIT_NAMES)
 
 
-@register_dataset("fashion-mnist", config=FashionMnistConfig)
+@register_dataset("fashion-mnist", config=FashionMnistConfig, kind="image")
 def fashion_mnist(cfg: FashionMnistConfig, seed: int) -> ImageSet:
     """Fashion-MNIST (Xiao et al. 2017): 60,000/10,000 28x28 clothes, 10 classes.
 
@@ -164,7 +164,7 @@ def _read_cifar(path: Path) -> Split:
     return x, y
 
 
-@register_dataset("cifar10", config=Cifar10Config)
+@register_dataset("cifar10", config=Cifar10Config, kind="image")
 def cifar10(cfg: Cifar10Config, seed: int) -> ImageSet:
     """CIFAR-10: 50,000/10,000 32x32 colour photos, 10 classes; from data.root or downloaded."""
     cfg.validate()

@@ -20,8 +20,7 @@ from gankit.batch import Batch
 from gankit.engine import Engine
 from gankit.errors import CheckpointError, ConfigError
 from gankit.options import option
-
-DATA_KINDS = ("points", "image", "music", "text", "paired", "unpaired")
+from gankit.registry import DATA_KINDS
 
 
 @dataclass(frozen=True)
