@@ -1,7 +1,7 @@
 """Nothing lost: kill -9 and resume, Ctrl-C twice, non-finite losses and weights, bad folders."""
 
+import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -108,42 +108,72 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys):
     assert blocker.read_text() == "mine"
 
 
-def gankit(*args: str) -> subprocess.Popen:
+# `gankit train` whose checkpoint of step argv[1] stops half written: the child then touches the
+# file argv[2] and waits there, so the test's SIGKILL lands mid-write every time
+STOPS_MID_CHECKPOINT = """
+import io, sys, time
+from pathlib import Path
+import torch
+from gankit.cli import main
+
+at, ready, real_save = int(sys.argv[1]), Path(sys.argv[2]), torch.save
+
+
+def save(obj, f, *args, **kwargs):
+    if not (isinstance(obj, dict) and obj.get("step") == at):
+        return real_save(obj, f, *args, **kwargs)
+    whole = io.BytesIO()
+    real_save(obj, whole, *args, **kwargs)
+    f.write(whole.getvalue()[: whole.tell() // 2])
+    f.flush()
+    ready.touch()
+    time.sleep(600)
+
+
+torch.save = save
+main(sys.argv[3:])
+"""
+
+
+def test_kill_9_mid_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path):
+    """SIGKILL while the checkpoint of step 30 is half written, then --resume: the final weights
+    and the logged rows equal an uninterrupted run's bit for bit (deterministic CPU settings,
+    one thread)."""
+    sets = [o for o in TINY if "every" not in o]
+    sets += ["train.ckpt_every=10", "train.log_every=5", "train.sample_every=20"]
+    run, ready = tmp_path / "killed", tmp_path / "half-written"
+    args = ["train", "--model", "gan", "--data", "ring", "--steps", "40", "--out", str(run)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "gankit", *args]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cmd = [sys.executable, "-c", STOPS_MID_CHECKPOINT, "30", str(ready), *args]
+    cmd += [f"--set={o}" for o in sets]
+    err = tmp_path / "child-stderr.txt"
+    with open(err, "wb") as stderr:
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:  # the uninterrupted run trains here meanwhile
+        straight = api.train(None, "gan", "ring", sets + ["train.steps=40"], tmp_path / "straight")
+        deadline = time.monotonic() + 300  # generous: on busy cores the child starts slowly
+        while not ready.exists():
+            assert child.poll() is None, err.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the child never reached step 30's checkpoint"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    ckpts = run / "checkpoints"
+    assert (ckpts / "step_0000030.pt.tmp").stat().st_size > 0  # killed mid-write ...
+    assert list_checkpoints(ckpts)[-1].name == "step_0000020.pt"  # ... of step 30's checkpoint
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--resume", str(run)])
+    assert e.value.code == 0
+    final = load_checkpoint(ckpts / "step_0000040.pt")["nets"]
+    for key, value in straight.model.nets.state_dict().items():
+        assert torch.equal(value, final[key]), key
 
+    def rows(run_dir: Path) -> list[dict]:
+        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(line).items() if k != "time"} for line in lines]
 
-def test_kill_9_then_resume_equals_the_uninterrupted_run(tmp_path):
-    """SIGKILL at a random moment (maybe mid-checkpoint), then --resume: the final weights equal
-    an uninterrupted run's bit for bit (deterministic CPU settings, one thread)."""
-    steps = 2000
-    args = ["--model", "gan", "--data", "ring", "--steps", str(steps)]
-    args += [f"--set={o}" for o in TINY if "every" not in o]
-    args += [
-        "--set=train.ckpt_every=20",
-        "--set=train.log_every=20",
-        "--set=train.sample_every=500",
-    ]
-    straight = gankit("train", *args, "--out", str(tmp_path / "straight"))
-    killed = gankit("train", *args, "--out", str(tmp_path / "killed"))
-    ckpts = tmp_path / "killed" / "checkpoints"
-    deadline = time.time() + 60
-    while not list_checkpoints(ckpts) and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(random.uniform(0.0, 0.5))
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    assert straight.wait(timeout=120) == 0, straight.stderr.read().decode()[-2000:]
-    at = load_checkpoint(list_checkpoints(ckpts)[-1])["step"]
-    assert 0 < at < steps, "the kill came too late to test anything"
-    resumed = gankit("train", "--resume", str(tmp_path / "killed"))
-    assert resumed.wait(timeout=120) == 0, resumed.stderr.read().decode()[-2000:]
-    final = f"step_{steps:07d}.pt"
-    a = load_checkpoint(tmp_path / "straight" / "checkpoints" / final)["nets"]
-    b = load_checkpoint(ckpts / final)["nets"]
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    assert rows(run) == rows(tmp_path / "straight")  # steps 25 and 30 logged once, not twice
 
 
 def test_fp16_and_channels_last_train_and_resume(tmp_path):

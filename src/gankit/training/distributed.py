@@ -37,14 +37,24 @@ def setup(device: str = "auto") -> Ranks:
         cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
         if cuda:
             torch.cuda.set_device(ranks.local_rank)
+        # Imported before the group exists, on purpose: this module binds `group.WORLD` as a
+        # default argument when first imported (torch._dynamo imports it, e.g. at the first Adam),
+        # and a group bound there outlives `_leave` (see there).
+        from torch.distributed.nn import functional  # noqa: F401
+
         dist.init_process_group("nccl" if cuda else "gloo")
         atexit.register(_leave)
     return ranks
 
 
 def _leave() -> None:
-    """Leaves the process group at exit: a process that just vanishes can make a peer's
-    collective library abort."""
+    """Leaves the process group at exit, while the interpreter is still whole.
+
+    Destroying the last reference to the group joins the backend's threads here. A group still
+    referenced elsewhere lives on into the interpreter's teardown, where a gloo thread that frees
+    the last collective's tensors needs the GIL and aborts the process ("terminate called
+    without an active exception"); a process that just vanishes can also make a peer abort.
+    """
     if dist.is_initialized():
         dist.destroy_process_group()
 
