@@ -69,14 +69,17 @@ def in_checkout(src: Path, presets: list[str], steps: int, out: Path) -> float:
 
 def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     same = sum(r["same"] for r in rows)
+    rows_old = [r for r in rows if not r.get("new")]
     lines = [
         "# Same numbers before and after a change",
         "",
         f"`python benchmarks/same_numbers.py --base {info['base']} --steps {info['steps']}`: "
         f"each preset trained {info['steps']} steps (fp32, one thread, batch 20, seed 0, "
         "logging every step, no evaluation) with this checkout "
-        f"({info['head']}) and with {info['base']}; **{same} of {len(rows)} presets give the "
+        f"({info['head']}) and with {info['base']}; **{same} of {len(rows_old)} presets give the "
         "same logged values and the same final weights, bit for bit.**",
+        "" if len(rows_old) == len(rows) else f"({len(rows) - len(rows_old)} presets are new "
+        f"in this checkout and have nothing to compare with.)",
         "",
         f"Machine: {info['machine']}. Wall time: {info['wall_s']:.0f} s for both checkouts.",
         "",
@@ -84,7 +87,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['preset']} | {'yes' if r['same'] else '**no**'} | {r['note']} |")
+        same = "yes" if r["same"] else "new" if r.get("new") else "**no**"
+        lines.append(f"| {r['preset']} | {same} | {r['note']} |")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -118,7 +122,9 @@ def main() -> None:
     for p in presets:
         a, b = before.get(p, {}), after.get(p, {})
         note = a.get("error", "")[:120] or f"{len(a.get('logged', []))} rows compared"
-        rows.append({"preset": p, "same": a == b, "note": note, "before": a, "after": b})
+        new = "unknown preset" in a.get("error", "") and "error" not in b
+        note = "new preset: nothing to compare with" if new else note
+        rows.append({"preset": p, "same": a == b, "new": new, "note": note, "before": a, "after": b})
     info = settings(base=f"{args.base} ({rev(args.base)})", head=rev("HEAD"), steps=args.steps,
                     wall_s=wall)  # fmt: skip
     save(ROOT / "benchmarks" / "results" / "same_numbers", rows, info, write_markdown)
