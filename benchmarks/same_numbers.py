@@ -124,7 +124,8 @@ def main() -> None:
         note = a.get("error", "")[:120] or f"{len(a.get('logged', []))} rows compared"
         new = "unknown preset" in a.get("error", "") and "error" not in b
         note = "new preset: nothing to compare with" if new else note
-        rows.append({"preset": p, "same": a == b, "new": new, "note": note, "before": a, "after": b})
+        row = {"preset": p, "same": a == b, "new": new, "note": note}
+        rows.append({**row, "before": a, "after": b})
     info = settings(base=f"{args.base} ({rev(args.base)})", head=rev("HEAD"), steps=args.steps,
                     wall_s=wall)  # fmt: skip
     save(ROOT / "benchmarks" / "results" / "same_numbers", rows, info, write_markdown)
