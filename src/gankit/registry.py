@@ -77,9 +77,24 @@ MODELS = Registry("model")
 DATASETS = Registry("dataset")
 METRICS = Registry("metric")
 
-register_model = MODELS.register
 register_metric = METRICS.register
 DATA_KINDS = ("points", "image", "music", "text", "paired", "unpaired")
+
+
+def register_model(
+    name: str,
+    config: type | None = None,
+    help: str = "",
+    *,
+    spec: Any,
+    defaults: dict | None = None,
+):
+    """Registers a model with its declaration, a `ModelSpec` (gankit.models.base): what data it
+    trains on, its default data, and so on; `defaults` registers a variant of an existing class
+    with its own defaults of the config's fields."""
+    if type(spec).__name__ != "ModelSpec":
+        raise TypeError(f"model {name!r}: spec= must be a ModelSpec, got {spec!r}")
+    return MODELS.register(name, config, help, spec=spec, defaults=defaults)
 
 
 def register_dataset(name: str, config: type | None = None, help: str = "", *, kind: str):
