@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -128,6 +129,9 @@ def train(
         t = trainer.cfg.train
         threads = f"{trainer.threads} thread{'s' * (trainer.threads > 1)}"
         typer.echo(f"precision {t.precision} ({trainer.precision_reason}), {threads}")
+        mb = trainer.checkpoint_bytes() / 2**20
+        size = f"{mb:,.0f}" if mb >= 10 else f"{mb:.1f}"
+        typer.echo(f"checkpoints about {size} MB each, {t.keep_last} kept (train.keep_last)")
     try:
         trainer.fit()
     except KeyboardInterrupt as e:
@@ -360,10 +364,34 @@ def main(argv: list[str] | None = None) -> None:
     except ClickException as e:
         e.show()
         sys.exit(e.exit_code)
+    except (MemoryError, RuntimeError) as e:
+        if not _out_of_memory(e):
+            raise
+        typer.echo(f"gankit: error: {_out_of_memory(e)}", err=True)
+        sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("gankit: interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _out_of_memory(e: BaseException) -> str | None:
+    """One line for a failed allocation (settings too large for the machine, not a bug), or
+    None when `e` is another error. torch says it as a RuntimeError (CPU), OutOfMemoryError
+    (CUDA, a RuntimeError too) or Python as MemoryError."""
+    text = str(e)
+    if not (
+        isinstance(e, MemoryError)
+        or type(e).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in text
+    ):
+        return None
+    tried = re.search(r"allocate (\d+) bytes", text)
+    size = f" (an allocation of {int(tried[1]) / 2**30:.1f} GiB failed)" if tried else ""
+    return (
+        f"out of memory{size}: lower train.batch_size (or data.img_size, or the nets' width); "
+        "a run's checkpoints so far are intact"
+    )
 
 
 def _models_that(declare: str) -> str:

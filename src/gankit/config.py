@@ -256,6 +256,8 @@ def resolve_config(
     }
     merged = _merge(raw, _qualify(extra, schemas))
     merged.setdefault("model", {})["name"] = model_name
+    if entries["model"].spec.batch_size:  # the model's own default, under preset and --set
+        merged.setdefault("train", {}).setdefault("batch_size", entries["model"].spec.batch_size)
     merged.setdefault("data", {})["name"] = data_name
     # each entry's own defaults (wgan: RMSProp, clipping ...) under the preset and overrides
     defaults = {s: entries[s].make_config() for s in ("model", "data")}

@@ -3,15 +3,17 @@
     z_dim: int = option(100, min=1)
     loss: str = option("nonsaturating", choices=LOSSES)
 
-`check_options(cfg, "model")` checks every such field and then the config's own `validate()`,
-which is left for rules that tie fields together (a gradient penalty needs a D without batch
-norm). The messages are one line that names the key, the rule and the value given.
+`check_options(cfg, "model")` checks that every number is finite, then every such field, then
+the config's own `validate()`, which is left for rules that tie fields together (a gradient
+penalty needs a D without batch norm). The messages are one line that names the key, the rule
+and the value given.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from typing import Any
 
 from gankit.errors import ConfigError
@@ -36,6 +38,10 @@ def option(
 
 
 def _broken_rule(value: Any, rules: dict) -> str | None:
+    # every float of every config is finite: no option means anything by nan or inf, and a nan
+    # passes every comparison below unnoticed
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
     if "choices" in rules and value not in rules["choices"]:
         return "must be one of " + ", ".join(str(c) for c in rules["choices"])
     checks = (

@@ -37,6 +37,8 @@ class ModelSpec:
     small MLPs and LSTMs train in fp32 on one thread (train.precision=auto, train.threads=0).
     `tiny`: `--set` overrides of model fields under which one step takes well under a second
     on the CPU; the registry-wide tests train every model with them on its kind's tiny data.
+    `batch_size`: train.batch_size when neither a preset nor --set gives one (0: the trainer's
+    default), for models whose paper trains with small batches of large images.
     """
 
     data_kind: str
@@ -45,6 +47,7 @@ class ModelSpec:
     sample_options: tuple[str, ...] = ()
     compute_bound: bool = False
     tiny: tuple[str, ...] = ()
+    batch_size: int = 0
 
     def __post_init__(self):
         if self.data_kind not in DATA_KINDS:

@@ -73,7 +73,10 @@ TINY = ("model.g_channels=4", "model.d_channels=4", "model.d_layers=1", "model.g
 @register_model(
     "cyclegan",
     config=CycleGANConfig,
-    spec=ModelSpec(data_kind="unpaired", default_data="mnist-usps", compute_bound=True, tiny=TINY),
+    # batch 1 as in the paper: a batch of 256 images of 256x256 would need tens of GB
+    spec=ModelSpec(
+        data_kind="unpaired", default_data="mnist-usps", compute_bound=True, tiny=TINY, batch_size=1
+    ),
 )
 class CycleGAN(Translator):
     """CycleGAN (Zhu et al. 2017): A <-> B without pairs, held together by cycle consistency.

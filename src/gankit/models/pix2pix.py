@@ -41,7 +41,10 @@ TINY = ("model.g_channels=4", "model.d_channels=4", "model.d_layers=1")
 @register_model(
     "pix2pix",
     config=Pix2PixConfig,
-    spec=ModelSpec(data_kind="paired", default_data="edges2digits", compute_bound=True, tiny=TINY),
+    # batch 1 as in the paper: a batch of 256 images of 256x256 would need tens of GB
+    spec=ModelSpec(
+        data_kind="paired", default_data="edges2digits", compute_bound=True, tiny=TINY, batch_size=1
+    ),
 )
 class Pix2Pix(Translator):
     """pix2pix: U-Net G(a), PatchGAN D(a, b); G minimises cGAN + lambda * L1 (Isola et al. 2017).

@@ -57,6 +57,18 @@ def save_checkpoint(ckpt_dir: Path, step: int, state: dict, keep_last: int) -> P
     return path
 
 
+def state_bytes(state) -> int:
+    """The bytes of the tensors in a (nested) state: about a checkpoint's size on disk, known
+    before one is written, so a run can say what its checkpoints will take."""
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(state_bytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(state_bytes(v) for v in state)
+    return 0
+
+
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict:
     """Reads a checkpoint with weights_only=True: tensors and plain containers, never code."""
     path = Path(path)
@@ -65,6 +77,12 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path} does not exist") from None
     except Exception as e:  # truncated zip, foreign pickle, a class that would run code
+        unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if unsafe:
+            raise CheckpointError(
+                f"checkpoint {path} holds a Python object ({unsafe[1]}) that loading would run as "
+                "code; gankit loads only tensors and plain values, so it is refused"
+            ) from None
         reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise CheckpointError(
             f"checkpoint {path} is truncated or not a gankit checkpoint ({reason}); "

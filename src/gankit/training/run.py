@@ -60,6 +60,9 @@ class RunDir:
             raise RunError(
                 f"{path} is not a gankit run (no {CONFIG}); give a folder made by `gankit train`"
             )
+        for part in (run.checkpoints, run.samples):  # a damaged run, not one to write into
+            if part.exists() and not part.is_dir():
+                raise RunError(f"{part} should be a folder but is a file; the run is damaged")
         return run
 
     def load_config(self, overrides: list[str] | None = None) -> ExperimentConfig:
@@ -69,11 +72,20 @@ class RunDir:
         write_atomic(self.config, cfg.to_yaml())
 
     def read_data_info(self) -> dict:
-        """What the run recorded of its data (shape, classes, centres ...); {} before training."""
-        try:
-            return json.loads(self.data_info.read_text())
-        except (OSError, ValueError):
+        """What the run recorded of its data (shape, classes, centres, vocabulary ...); {}
+        before training. A file that does not read as such is a damaged run: guessing {} would
+        decode a text model's samples without its vocabulary."""
+        if not self.data_info.exists():
             return {}
+        try:
+            info = json.loads(self.data_info.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:  # ValueError: not JSON, or not UTF-8
+            raise RunError(
+                f"{self.data_info} is damaged ({type(e).__name__}); the run cannot be read"
+            ) from None
+        if not isinstance(info, dict):
+            raise RunError(f"{self.data_info} is damaged (not a mapping); the run cannot be read")
+        return info
 
     def latest_checkpoint(self) -> Path | None:
         found = list_checkpoints(self.checkpoints)

@@ -23,7 +23,13 @@ from gankit.engine import Engine
 from gankit.models import build_model
 from gankit.registry import MODELS
 from gankit.training import distributed
-from gankit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gankit.training.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    state_bytes,
+)
 from gankit.training.control import (
     StopOnSignal,
     Threads,
@@ -93,6 +99,15 @@ class Trainer:
             "elapsed": self.elapsed,
             "config": self.cfg.to_yaml(),
         }
+
+    def checkpoint_bytes(self) -> int:
+        """About what one checkpoint takes on disk, before the first is written: its tensors
+        now, and the two moments Adam keeps per trained weight once training has begun (an
+        upper bound for optimizers that keep fewer)."""
+        groups = [g for o in self.model.optimizers.values() for g in o.param_groups]
+        trained = {id(p): p for g in groups for p in g["params"]}
+        moments = sum(p.numel() * p.element_size() for p in trained.values())
+        return state_bytes(self.state_dict()) + (0 if self.step else 2 * moments)
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_training_state(state, self.run.latest_checkpoint())
