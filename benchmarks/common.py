@@ -7,6 +7,8 @@ import math
 import os
 import platform
 import statistics
+import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,3 +61,54 @@ def save(stem: Path, rows: list[dict], info: dict, write_markdown) -> None:
     stem.with_suffix(".json").write_text(json.dumps(rows, indent=1))
     write_markdown(rows, stem.with_suffix(".md"), info)
     print(f"wrote {stem}.md and {stem}.json")
+
+
+def tree(pid: int) -> list[int]:
+    """pid and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def memory_mb(pids: list[int]) -> dict[str, float]:
+    """MB of the process tree pids (the first is its root): `tree` counts each resident page
+    once (the root's RSS plus the private pages of the others; DataLoader workers share the
+    root's pages copy-on-write), `rss_sum` adds up every process's RSS (shared pages counted
+    once per process) and `pss` shares shared pages out among the processes that map them."""
+    out = {"tree": 0.0, "rss_sum": 0.0, "pss": 0.0}
+    for k, p in enumerate(pids):
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        kb = {}
+        for line in text.splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                kb[parts[0].rstrip(":")] = int(parts[1])
+        private = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+        out["tree"] += (kb.get("Rss", 0) if k == 0 else private) / 1024
+        out["rss_sum"] += kb.get("Rss", 0) / 1024
+        out["pss"] += kb.get("Pss", 0) / 1024
+    return out
+
+
+def peak_memory_mb(proc: subprocess.Popen, every: float = 0.1) -> dict[str, float]:
+    """Peaks of `memory_mb` over `proc`'s process tree, sampled every `every` s until it ends."""
+    peak = {"tree": 0.0, "rss_sum": 0.0, "pss": 0.0}
+    while proc.poll() is None:
+        for k, v in memory_mb(tree(proc.pid)).items():
+            peak[k] = max(peak[k], v)
+        time.sleep(every)
+    return peak

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import save, settings  # noqa: E402
+from common import peak_memory_mb, save, settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = 0
@@ -163,58 +162,13 @@ def run_one(spec: dict) -> dict:
 # ---------------------------------------------------------------- the parent
 
 
-def tree(pid: int) -> list[int]:
-    """pid and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # gone meanwhile
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def memory_mb(pids: list[int]) -> dict[str, float]:
-    """MB of the process tree pids (the first is its root): `tree` counts each resident page
-    once (the root's RSS plus the private pages of the others; DataLoader workers share the
-    root's pages copy-on-write), `rss_sum` adds up every process's RSS (shared pages counted
-    once per process) and `pss` shares shared pages out among the processes that map them."""
-    out = {"tree": 0.0, "rss_sum": 0.0, "pss": 0.0}
-    for k, p in enumerate(pids):
-        try:
-            text = Path(f"/proc/{p}/smaps_rollup").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        kb = {}
-        for line in text.splitlines()[1:]:
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                kb[parts[0].rstrip(":")] = int(parts[1])
-        private = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
-        out["tree"] += (kb.get("Rss", 0) if k == 0 else private) / 1024
-        out["rss_sum"] += kb.get("Rss", 0) / 1024
-        out["pss"] += kb.get("Pss", 0) / 1024
-    return out
-
-
 def measure(spec: dict) -> dict:
     """Runs `spec` in a child process, sampling its tree's memory; the child's result + peaks."""
     cmd = ["nice", sys.executable, __file__, "--one", json.dumps(spec)]
-    peak = {"tree": 0.0, "rss_sum": 0.0, "pss": 0.0}
     t0 = time.time()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        while proc.poll() is None:
-            for k, v in memory_mb(tree(proc.pid)).items():
-                peak[k] = max(peak[k], v)
-            time.sleep(0.1)
+        peak = peak_memory_mb(proc)
         out.seek(0), err.seek(0)
         if proc.returncode:
             raise RuntimeError(f"{spec['data']} failed:\n{err.read()[-3000:]}")
