@@ -199,10 +199,11 @@ def test_translate_keeps_names_and_sizes(pix2pix_run, tmp_path, capsys):
 def test_large_images_are_tiled_seamlessly():
     from gankit.translate import run_padded, run_tiled
 
-    x = torch.randn(1, 1, 70, 45)
-    double = lambda t: 2 * t  # noqa: E731  (pointwise: tiles must add up to the whole)
-    torch.testing.assert_close(run_tiled(double, x, tile=16, multiple=8, overlap=4), 2 * x)
-    assert run_padded(double, x, 16).shape == x.shape
+    x = torch.randint(0, 256, (1, 3, 70, 45), dtype=torch.uint8)
+    negate = lambda t: -t  # noqa: E731  (pointwise: tiles must add up to the whole)
+    y = run_tiled(negate, x, tile=16, multiple=8, overlap=4)  # uint8 in, uint8 out
+    assert y.dtype == torch.uint8 and torch.equal(y, 255 - x)
+    assert run_padded(negate, x.float(), 16).shape == x.shape
 
 
 def test_tiled_translation_matches_the_image_size(pix2pix_run, tmp_path, capsys):

@@ -318,13 +318,19 @@ def translate(
     max_pixels: Annotated[
         int, typer.Option(help="larger images are translated in tiles with blended seams")
     ] = 1024 * 1024,
+    max_image_pixels: Annotated[
+        int,
+        typer.Option(help="refuse larger images (a guard against decompression bombs)", min=1),
+    ] = 89_478_485,  # PIL's own limit, as gankit.data.pixels.MAX_IMAGE_PIXELS
 ) -> None:
     """Translate your own images of any size with a trained pix2pix or CycleGAN."""
     from gankit import api
     from gankit.translate import translate_files
 
     model = api.load(run_dir)
-    written = translate_files(model, list(inputs), out, direction, max_pixels)
+    written = translate_files(
+        model, list(inputs), out, direction, max_pixels, max_image_pixels=max_image_pixels
+    )
     typer.echo(f"wrote {len(written)} translated image(s) to {out}")
 
 

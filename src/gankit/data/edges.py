@@ -10,10 +10,10 @@ import torch
 from torch import Tensor
 
 from gankit.data.digits import Mnist5kConfig
-from gankit.data.paired import PairedSet
-from gankit.data.pixels import DEFAULT_ROOT, check_size
+from gankit.data.paired import DIRECTIONS, PairedSet
+from gankit.data.pixels import DEFAULT_ROOT
 from gankit.data.torchvision_sets import FashionMnistConfig
-from gankit.errors import ConfigError
+from gankit.options import check_options, option
 from gankit.registry import DATASETS, register_dataset
 
 
@@ -33,15 +33,11 @@ class EdgesConfig:
     """Edges -> image pairs made from a grey image set (pix2pix's edges2shoes, in small)."""
 
     name: str = "edges2digits"
-    img_size: int = 32  # side of both images: 28-pixel sets are padded (U-Nets want 2^k)
-    crop: int = 0  # random crop side during training; 0 = none
+    img_size: int = option(32, min=1)  # of both images: 28-pixel sets are padded (U-Nets want 2^k)
+    crop: int = option(0, min=0)  # random crop side during training; 0 = none
     flip: bool = False  # random horizontal flips of both images
-    sigma: float = 1.0  # Canny's Gaussian smoothing: larger = fewer, longer edges
-
-    def validate(self) -> None:
-        check_size(self.img_size, "pad")
-        if self.sigma <= 0:
-            raise ConfigError(f"data.sigma must be positive, got {self.sigma}")
+    sigma: float = option(1.0, above=0.0)  # Canny's smoothing: larger = fewer, longer edges
+    direction: str = option("AtoB", choices=DIRECTIONS)  # BtoA: image -> its edges
 
 
 @dataclass
@@ -52,7 +48,7 @@ class EdgesFashionConfig(EdgesConfig):
 
 
 def _edges_set(cfg: EdgesConfig, seed: int, base_name: str, base_cfg) -> PairedSet:
-    cfg.validate()
+    check_options(cfg, "data")
     base = DATASETS.get(base_name)(base_cfg, seed)
     images, test = base.images, base.test[0] if base.test else None
     a = (canny_edges(images, cfg.sigma), None if test is None else canny_edges(test, cfg.sigma))

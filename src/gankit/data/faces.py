@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gankit.data.images import ImageConfig, ImageSet, square_set
+from gankit.data.images import ImageConfig, ImageSet, image_size, square_set
 from gankit.registry import register_dataset
 
 
 @dataclass
 class LfwConfig(ImageConfig):
     name: str = "lfw-faces"
-    img_size: int = 32
+    img_size: int = image_size(32)
 
 
 @register_dataset("lfw-faces", config=LfwConfig, kind="image")

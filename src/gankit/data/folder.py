@@ -20,7 +20,7 @@ from torch import Tensor
 from gankit.data.images import ImageSet
 from gankit.data.pixels import (
     IMAGE_SUFFIXES,
-    check_size,
+    ImageError,
     decode_image,
     list_files,
     upscaled_info,
@@ -29,6 +29,7 @@ from gankit.data.pixels import (
 from gankit.data.sources import DataSource
 from gankit.data.streaming import StreamSet
 from gankit.errors import ConfigError, DataError
+from gankit.options import check_options, option
 from gankit.registry import register_dataset
 
 IN_MEMORY = ("auto", "true", "false")
@@ -41,75 +42,90 @@ AUTO_MEMORY_MB = 1024
 class FolderConfig:
     name: str = "folder"
     path: str = ""  # a folder of images, searched recursively
-    img_size: int = 64  # shorter side resized to it, then centre-cropped square
-    channels: int = 3  # 3: RGB, 1: grey
-    labels: str = "auto"  # auto: first-level sub-folders are classes (if >= 2) | none
+    img_size: int = option(64, min=1)  # shorter side resized to it, then centre-cropped square
+    channels: int = option(3, choices=(1, 3))  # 3: RGB, 1: grey
+    labels: str = option("auto", choices=("auto", "none"))  # auto: sub-folders are classes
     flip: bool = False
-    workers: int = 2  # decoding processes (at load time, and while streaming); 0: this process
+    workers: int = option(2, min=0)  # decoding processes (at load and while streaming); 0: none
     in_memory: str = "auto"  # auto: decode into memory up to 1024 MB, else stream | true | false
-    max_mb: int = 4096  # refuse to decode more than this into memory
+    max_mb: int = option(4096, min=1)  # refuse to decode more than this into memory
 
     def validate(self) -> None:
-        check_size(self.img_size, "resize")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB), got {self.channels}")
-        if self.labels not in ("auto", "none"):
-            raise ConfigError(f"data.labels must be auto or none, got {self.labels!r}")
-        if self.workers < 0:
-            raise ConfigError(
-                f"data.workers must be 0 (no worker processes) or more, got {self.workers}"
-            )
-        if self.max_mb < 1:
-            raise ConfigError(f"data.max_mb must be at least 1, got {self.max_mb}")
         check_in_memory(self)
 
 
 class _Decode(torch.utils.data.Dataset):
-    """Decodes one file to (uint8 [C, size, size], True, its shorter side before resizing);
-    (zeros, False, 0) if PIL cannot read it. With `check_only` the pixels are dropped (and
-    JPEGs decode at reduced scale): it tells which files read, for a folder to be streamed."""
+    """Decodes one file (or one half of an A | B file) to (uint8 [C, size, size], True, height,
+    width, converted, ""); (zeros, False, 0, 0, False, why) if it cannot be decoded. With
+    `check_only` the pixels are dropped (and JPEGs decode at reduced scale): it tells which
+    files read, for a folder to be streamed."""
 
-    def __init__(self, files: list[Path], size: int, channels: int, check_only: bool = False):
+    def __init__(
+        self, files: list[Path], size: int, channels: int, check_only: bool = False, part: str = ""
+    ):
         self.files, self.size, self.channels = files, size, channels
-        self.check_only = check_only
+        self.check_only, self.part = check_only, part
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, bool, int]:
+    def __getitem__(self, i: int) -> tuple[Tensor, bool, int, int, bool, str]:
+        # no pixels when only checking; zeros in the place of an unreadable file
+        shape = (0,) if self.check_only else (self.channels, self.size, self.size)
         try:
-            x, side = decode_image(self.files[i], self.size, self.channels, self.check_only)
-            ok = True
-        except Exception:  # truncated, corrupt or not an image: PIL raises many kinds
-            x, side, ok = None, 0, False
-        if x is None:  # unreadable, or not wanted: zeros (none at all when only checking)
-            shape = (0,) if self.check_only else (self.channels, self.size, self.size)
-            x = torch.zeros(shape, dtype=torch.uint8)
-        return x, ok, side
+            d = decode_image(self.files[i], self.size, self.channels, self.check_only, self.part)
+        except ImageError as e:  # corrupt, truncated, too large, not an image ...
+            return torch.zeros(shape, dtype=torch.uint8), False, 0, 0, False, str(e)
+        x = torch.zeros(shape, dtype=torch.uint8) if d.pixels is None else d.pixels
+        return x, True, d.height, d.width, d.converted, ""
+
+
+@dataclass
+class DecodedFiles:
+    """What decode_files read of a list of files."""
+
+    images: Tensor | None  # uint8 [N, C, size, size]; None when only checked
+    ok: Tensor  # [N] bool: which files could be decoded
+    sizes: Tensor  # [N, 2] int64 (height, width) before fitting; 0 for the unreadable
+    converted: Tensor  # [N] bool: changed from grey to colour or back
+    reasons: list[str]  # why each unreadable file failed, one line; "" for the readable
+
+    def first_bad(self) -> str:
+        return next(r for r in self.reasons if r)
 
 
 def decode_files(
-    files: list[Path], size: int, channels: int, workers: int, check_only: bool = False
-) -> tuple[Tensor | None, Tensor, Tensor]:
-    """uint8 [N, C, size, size] of the files (resized by the shorter side, centre-cropped; None
-    with `check_only`), which of them could be read [N] bool and their shorter sides before
-    resizing [N] (0 for the unreadable), decoded by `workers` processes."""
-    images = (
-        None if check_only else torch.empty(len(files), channels, size, size, dtype=torch.uint8)
+    files: list[Path],
+    size: int,
+    channels: int,
+    workers: int,
+    check_only: bool = False,
+    part: str = "",
+) -> DecodedFiles:
+    """The files (or their `part`, left or right half) decoded by `workers` processes, each
+    resized by its shorter side and centre-cropped (no pixels kept with `check_only`)."""
+    n = len(files)
+    images = None if check_only else torch.empty(n, channels, size, size, dtype=torch.uint8)
+    out = DecodedFiles(
+        images,
+        torch.empty(n, dtype=torch.bool),
+        torch.zeros(n, 2, dtype=torch.int64),
+        torch.zeros(n, dtype=torch.bool),
+        [],
     )
-    ok = torch.empty(len(files), dtype=torch.bool)
-    sides = torch.zeros(len(files), dtype=torch.int64)
     loader = torch.utils.data.DataLoader(
-        _Decode(files, size, channels, check_only), batch_size=64, num_workers=workers
+        _Decode(files, size, channels, check_only, part), batch_size=64, num_workers=workers
     )
     start = 0
-    for x, good, side in loader:
-        part = slice(start, start + len(x))
+    for x, good, h, w, converted, why in loader:
+        rows = slice(start, start + len(x))
         if images is not None:
-            images[part] = x
-        ok[part], sides[part] = good, side
+            images[rows] = x
+        out.ok[rows], out.converted[rows] = good, converted
+        out.sizes[rows] = torch.stack([h, w], 1)
+        out.reasons += list(why)
         start += len(x)
-    return images, ok, sides
+    return out
 
 
 class FolderImages(torch.utils.data.Dataset):
@@ -124,8 +140,8 @@ class FolderImages(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> Tensor | tuple[Tensor, int]:
         try:
-            x, _ = decode_image(self.files[i], self.size, self.channels)
-        except Exception:  # it read when the run started: changed or removed since
+            x = decode_image(self.files[i], self.size, self.channels).pixels
+        except ImageError:  # it read when the run started: changed or removed since
             raise DataError(
                 f"{self.files[i]} cannot be read any more; restore it or start a new run"
             ) from None
@@ -145,7 +161,8 @@ def files_key(name: str, root: Path, files: list[Path], shape: tuple[int, ...]) 
 
 
 def check_in_memory(cfg) -> None:
-    """data.in_memory is auto, true or false (`--set data.in_memory=true` arrives as "True")."""
+    """data.in_memory is auto, true or false: not an option's `choices`, because
+    `--set data.in_memory=true` arrives as "True" and is first put in lower case here."""
     cfg.in_memory = str(cfg.in_memory).lower()
     if cfg.in_memory not in IN_MEMORY:
         raise ConfigError(
@@ -197,17 +214,19 @@ def scan_folder(
     tops = sorted({r.parts[0] for r in rel if len(r.parts) > 1})
     classes = labels == "auto" and len(tops) >= 2 and all(len(r.parts) > 1 for r in rel)
 
-    images, ok, sides = decode_files(files, size, channels, workers, check_only=not in_memory)
+    decoded = decode_files(files, size, channels, workers, check_only=not in_memory)
+    images, ok, sides = decoded.images, decoded.ok, decoded.sizes.min(1).values
 
     bad = [str(r) for r, good in zip(rel, ok.tolist(), strict=True) if not good]
     if len(bad) == len(files):
         raise DataError(
-            f"none of the {len(files)} images under {root} could be read (first: {bad[0]}); "
-            "check that they are images"
+            f"none of the {len(files)} images under {root} could be decoded (first: "
+            f"{decoded.first_bad()}); check that they are images"
         )
     if bad:
         print(
-            f"warning: skipped {len(bad)} unreadable image(s) under {root} (first: {bad[0]})",
+            f"warning: skipped {len(bad)} unreadable image(s) under {root} "
+            f"(first: {decoded.first_bad()})",
             file=sys.stderr,
         )
     ids = None
@@ -234,7 +253,7 @@ def folder(cfg: FolderConfig, seed: int) -> DataSource:
     first-level sub-folders are the classes when every image lies in one and there are at
     least two.
     """
-    cfg.validate()
+    check_options(cfg, "data")
     root = user_folder(cfg, "images")
     listing = image_files(root)
     n, size, c = len(listing[0]), cfg.img_size, cfg.channels

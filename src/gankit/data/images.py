@@ -15,9 +15,9 @@ from torch import Tensor
 
 from gankit.data.order import EpochOrder
 from gankit.data.pixels import (
+    FITS,
     REFERENCE_SEED,
     Split,
-    check_size,
     fit_images,
     fixed_permutation,
     to_float,
@@ -25,6 +25,7 @@ from gankit.data.pixels import (
 )
 from gankit.data.sources import DataSource
 from gankit.errors import ConfigError, DataError
+from gankit.options import check_options, option
 
 __all__ = ["ImageConfig", "ImageSet", "Split", "square_set", "to_float"]
 
@@ -118,17 +119,20 @@ class ImageSet(DataSource):
         self.order.load_state_dict(state, self.cfg.name)
 
 
+def image_size(default: int):
+    """The `img_size` field of an image set's config: a square side of at least one pixel (a
+    subclass that changes the default declares it again with this, keeping the rule)."""
+    return option(default, min=1)
+
+
 @dataclass
 class ImageConfig:
     """Options of every built-in image set (subclasses set `name` and the native `img_size`)."""
 
     name: str = ""
-    img_size: int = 28  # square side in pixels; the native size unless a data set says otherwise
-    fit: str = "resize"  # resize | pad (centre on black; needs img_size >= the native size)
+    img_size: int = image_size(28)  # square side in pixels; the native size unless set otherwise
+    fit: str = option("resize", choices=FITS)  # pad: centre on black (img_size >= native size)
     flip: bool = False  # random horizontal flips, redrawn every epoch
-
-    def validate(self) -> None:
-        check_size(self.img_size, self.fit)
 
 
 def square_set(
@@ -141,7 +145,7 @@ def square_set(
     metrics: tuple[str, ...] = (),
 ) -> ImageSet:
     """An ImageSet of square images fitted to cfg.img_size."""
-    cfg.validate()
+    check_options(cfg, "data")
     side = min(train[0].shape[-2:])
     grown = cfg.fit == "resize" and side < cfg.img_size  # padding adds no pixels of its own
     extra = upscaled_info(len(train[0]) if grown else 0, side)

@@ -16,13 +16,22 @@ from gankit.data.pixels import Split
 from gankit.data.sources import DataSource, split_batch
 from gankit.errors import ConfigError, DataError
 
+DIRECTIONS = ("AtoB", "BtoA")  # data.direction of paired sets; translate's --direction
+
 
 class PairedSet(ImageSet):
     """A [N, C_a, H, W] and B [N, C_b, H, W] stacked along channels in one ImageSet, so one
     shuffle and one flip serve both; batches are (a, b) in [-1, 1], randomly cropped to `crop`
-    with the same offset in both (pix2pix's jitter). Samples, and `shape`, are B's."""
+    with the same offset in both (pix2pix's jitter). Samples, and `shape`, are B's.
+
+    With cfg.direction = "BtoA" the two are swapped here, where every paired set passes: the
+    model then learns to turn the source's B into its A, and the run's config records it, so
+    evaluation and translation rebuild the same pairs."""
 
     def __init__(self, cfg, seed: int, a: Split, b: Split, source: str, crop: int = 0):
+        direction = getattr(cfg, "direction", "AtoB")
+        if direction == "BtoA":
+            a, b = b, a
         (a_train, a_test), (b_train, b_test) = a, b
         self.channels = (a_train.shape[1], b_train.shape[1])
         if a_train.shape[2:] != b_train.shape[2:]:
@@ -40,6 +49,7 @@ class PairedSet(ImageSet):
         self.shape = (self.channels[1], self.crop, self.crop)
         self.extra = {
             "kind": "paired",
+            "direction": direction,
             "channels_a": self.channels[0],
             "channels_b": self.channels[1],
         }

@@ -8,11 +8,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from gankit.data.folder import (
+    DecodedFiles,
     FolderConfig,
     FolderImages,
     FolderScan,
@@ -23,16 +23,12 @@ from gankit.data.folder import (
     wants_memory,
 )
 from gankit.data.images import ImageSet
-from gankit.data.paired import PairedSet, UnpairedSet
-from gankit.data.pixels import GREY_MODES, check_size, list_files, user_folder
+from gankit.data.paired import DIRECTIONS, PairedSet, UnpairedSet
+from gankit.data.pixels import list_files, user_folder
 from gankit.data.streaming import StreamSet
-from gankit.errors import ConfigError, DataError
+from gankit.errors import DataError
+from gankit.options import check_options, option
 from gankit.registry import DATASETS, register_dataset
-
-
-def _check_channels(cfg) -> None:
-    if cfg.channels_a not in (1, 3) or cfg.channels_b not in (1, 3):
-        raise ConfigError("data.channels_a and data.channels_b must be 1 (grey) or 3 (colour)")
 
 
 def _folder_images(path: str, img_size: int, channels: int, workers: int, seed: int) -> Tensor:
@@ -52,16 +48,16 @@ class PairedFolderConfig:
 
     name: str = "paired-folder"
     path: str = ""
-    img_size: int = 256  # both images resized by their shorter side and centre-cropped to this
-    crop: int = 0  # random crop side in training (pix2pix: 256 of 286); 0 = none
+    img_size: int = option(256, min=1)  # both resized by the shorter side, centre-cropped
+    crop: int = option(0, min=0)  # random crop side in training (pix2pix: 256 of 286); 0 = none
     flip: bool = False
-    channels_a: int = 3  # 1: grey, 3: colour; other images are converted (and counted)
-    channels_b: int = 3
-    workers: int = 2  # decoding processes at load time
-
-    def validate(self) -> None:
-        check_size(self.img_size, "resize")
-        _check_channels(self)
+    # of the files in A/ (left halves) and B/ (right halves), whatever the direction: 1 grey,
+    # 3 colour; other images are converted (and counted)
+    channels_a: int = option(3, choices=(1, 3))
+    channels_b: int = option(3, choices=(1, 3))
+    workers: int = option(2, min=0)  # decoding processes at load time
+    # BtoA: the model learns to turn the files' B into their A (archives store pairs either way)
+    direction: str = option("AtoB", choices=DIRECTIONS)
 
 
 def _split_folders(root: Path) -> tuple[Path, Path | None]:
@@ -91,26 +87,35 @@ def _matched_pairs(folder: Path) -> list[tuple[Path, Path]]:
     return [(a_files[k], b_files[k]) for k in sorted(a_files)]
 
 
-def _check_pairs(pairs: list[tuple[Path, Path]], channels: tuple[int, int]) -> int:
-    """Raises on an A/B pair of different sizes; returns how many images change mode."""
-    from PIL import Image
-
-    converted = 0
-    for a, b in pairs:
-        with Image.open(a) as ia, Image.open(b) as ib:
-            if ia.size != ib.size:
-                raise DataError(
-                    f"{a.name}: A is {ia.size[0]}x{ia.size[1]} but B is {ib.size[0]}x{ib.size[1]}; "
-                    "pairs must show the same scene at the same size"
-                )
-            for img, c in ((ia, channels[0]), (ib, channels[1])):
-                converted += (img.mode in GREY_MODES) != (c == 1)
-    return converted
-
-
-def _load_pairs(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
-    pairs = _matched_pairs(folder)
-    converted = _check_pairs(pairs, (cfg.channels_a, cfg.channels_b))
+def _kept_pairs(
+    cfg: PairedFolderConfig, folder: Path, names: list[str], a: DecodedFiles, b: DecodedFiles
+) -> tuple[Tensor, Tensor]:
+    """The pairs whose A and B both decoded, as uint8 [N, C, S, S] each. A pair with an
+    unreadable image is DROPPED and COUNTED (one warning line, naming the first and why); none
+    left, or an A and B of different sizes, is a DataError."""
+    ok = a.ok & b.ok
+    bad = (~ok).nonzero().flatten().tolist()
+    why = (a.reasons[bad[0]] or b.reasons[bad[0]]) if bad else ""
+    if not ok.any():
+        raise DataError(
+            f"none of the {len(names)} pair(s) under {folder} could be decoded (first: {why}); "
+            "check that they are images"
+        )
+    if bad:
+        print(
+            f"warning: dropped {len(bad)} of {len(names)} pair(s) under {folder} with an "
+            f"unreadable image (first: {why})",
+            file=sys.stderr,
+        )
+    differ = (ok & (a.sizes != b.sizes).any(1)).nonzero().flatten().tolist()
+    if differ:
+        i = differ[0]
+        (ha, wa), (hb, wb) = a.sizes[i].tolist(), b.sizes[i].tolist()
+        raise DataError(
+            f"{names[i]}: A is {wa}x{ha} but B is {wb}x{hb}; "
+            "pairs must show the same scene at the same size"
+        )
+    converted = int((a.converted & ok).sum() + (b.converted & ok).sum())
     if converted:
         print(
             f"warning: converted {converted} image(s) under {folder} to "
@@ -118,40 +123,37 @@ def _load_pairs(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
             f"{'grey' if cfg.channels_b == 1 else 'colour'} B (data.channels_a, data.channels_b)",
             file=sys.stderr,
         )
-    a, ok_a, _ = decode_files([p[0] for p in pairs], cfg.img_size, cfg.channels_a, cfg.workers)
-    b, ok_b, _ = decode_files([p[1] for p in pairs], cfg.img_size, cfg.channels_b, cfg.workers)
-    bad = [p[0].name for p, good in zip(pairs, (ok_a & ok_b).tolist(), strict=True) if not good]
-    if bad:
-        raise DataError(f"{len(bad)} pair(s) under {folder} cannot be read (first: {bad[0]})")
-    return a, b
+    return a.images[ok], b.images[ok]
+
+
+def _load_pairs(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
+    """Pairs of folder/A and folder/B with the same names."""
+    pairs = _matched_pairs(folder)
+    size, workers = cfg.img_size, cfg.workers
+    a = decode_files([p[0] for p in pairs], size, cfg.channels_a, workers)
+    b = decode_files([p[1] for p in pairs], size, cfg.channels_b, workers)
+    return _kept_pairs(cfg, folder, [p[0].name for p in pairs], a, b)
 
 
 def _load_side_by_side(cfg: PairedFolderConfig, folder: Path) -> tuple[Tensor, Tensor]:
-    """Images of width 2W holding A | B: decoded at 2 * img_size wide, then cut in half."""
-    from PIL import Image
-
+    """Images of width 2W holding A | B: each half fitted as a whole A or B file is."""
     files = list_files(folder)[0]
     if not files:
         raise DataError(f"no images in {folder}, and no A/ and B/ folders")
-    a, b = [], []
-
-    for f in files:
-        with Image.open(f) as img:
-            w, h = img.size
-            if w % 2:
-                raise DataError(f"{f.name} is {w} pixels wide: A | B images need an even width")
-            halves = [img.crop((0, 0, w // 2, h)), img.crop((w // 2, 0, w, h))]
-            for part, c, out in ((halves[0], cfg.channels_a, a), (halves[1], cfg.channels_b, b)):
-                part = part.convert("L" if c == 1 else "RGB").resize((cfg.img_size, cfg.img_size))
-                t = torch.from_numpy(np.asarray(part).copy())
-                out.append(t[None] if t.dim() == 2 else t.permute(2, 0, 1))
-    return torch.stack(a), torch.stack(b)
+    size, workers = cfg.img_size, cfg.workers
+    a = decode_files(files, size, cfg.channels_a, workers, part="left")
+    b = decode_files(files, size, cfg.channels_b, workers, part="right")
+    return _kept_pairs(cfg, folder, [f.name for f in files], a, b)
 
 
 @register_dataset("paired-folder", config=PairedFolderConfig, kind="paired")
 def paired_folder(cfg: PairedFolderConfig, seed: int) -> PairedSet:
-    """Your own pairs (pix2pix): A/ and B/ folders with matching names, or A|B side by side."""
-    cfg.validate()
+    """Your own pairs (pix2pix): A/ and B/ folders with matching names, or A|B side by side.
+
+    Each image (or half) is resized by its shorter side and centre-cropped, as `folder` does; a
+    pair with an image that cannot be decoded is dropped and counted (one warning line);
+    data.direction=BtoA makes B the input and A the target."""
+    check_options(cfg, "data")
     train_dir, test_dir = _split_folders(user_folder(cfg, "paired images"))
 
     def load(folder: Path) -> tuple[Tensor, Tensor]:
@@ -175,22 +177,19 @@ class GrayToColorConfig:
 
     name: str = "gray2color"
     path: str = ""
-    img_size: int = 64
-    crop: int = 0
+    img_size: int = option(64, min=1)
+    crop: int = option(0, min=0)
     flip: bool = False
-    test_fraction: float = 0.1  # the last images (by name) held out for pictures and metrics
-    workers: int = 2
-
-    def validate(self) -> None:
-        check_size(self.img_size, "resize")
-        if not 0 <= self.test_fraction < 1:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+    # the last images (by name) held out for pictures and metrics
+    test_fraction: float = option(0.1, min=0.0, below=1.0)
+    workers: int = option(2, min=0)
+    direction: str = option("AtoB", choices=DIRECTIONS)  # BtoA: colour -> grey
 
 
 @register_dataset("gray2color", config=GrayToColorConfig, kind="paired")
 def gray2color(cfg: GrayToColorConfig, seed: int) -> PairedSet:
     """Grey -> colour pairs made from your folder of colour images (colourisation)."""
-    cfg.validate()
+    check_options(cfg, "data")
     root = user_folder(cfg, "images")  # absolute in cfg, so the run resumes from anywhere
     colour = _folder_images(str(root), cfg.img_size, 3, cfg.workers, seed)  # [N, 3, H, W]
     weights = torch.tensor([0.299, 0.587, 0.114])[None, :, None, None]  # ITU-R 601 luma
@@ -217,16 +216,14 @@ class UnpairedFolderConfig:
 
     name: str = "unpaired-folder"
     path: str = ""
-    img_size: int = 128
-    channels_a: int = 3
-    channels_b: int = 3
+    img_size: int = option(128, min=1)
+    channels_a: int = option(3, choices=(1, 3))
+    channels_b: int = option(3, choices=(1, 3))
     flip: bool = False
-    workers: int = 2  # decoding processes (at load time, and while streaming); 0: this process
+    workers: int = option(2, min=0)  # decoding processes (at load and while streaming); 0: none
     in_memory: str = "auto"  # as `folder`: auto = in memory up to 1024 MB, else streamed
 
     def validate(self) -> None:
-        check_size(self.img_size, "resize")
-        _check_channels(self)
         check_in_memory(self)
 
 
@@ -234,7 +231,7 @@ class UnpairedFolderConfig:
 def unpaired_folder(cfg: UnpairedFolderConfig, seed: int) -> UnpairedSet:
     """Your own two domains (CycleGAN): PATH/trainA and PATH/trainB, optional testA, testB;
     decoded into memory or streamed as the `folder` data set is (data.in_memory)."""
-    cfg.validate()
+    check_options(cfg, "data")
     root = user_folder(cfg, "images in trainA/ and trainB/")
     missing = [d for d in ("trainA", "trainB") if not (root / d).is_dir()]
     if missing:

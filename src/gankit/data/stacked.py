@@ -9,26 +9,21 @@ from torch import Tensor
 
 from gankit.data.digits import Mnist5kConfig, mnist5k
 from gankit.data.images import ImageSet
-from gankit.data.pixels import DEFAULT_ROOT, REFERENCE_SEED, check_size, to_float
+from gankit.data.pixels import DEFAULT_ROOT, FITS, REFERENCE_SEED, to_float
 from gankit.data.sources import DataSource
 from gankit.data.torchvision_sets import MnistConfig, data_root, mnist
-from gankit.errors import ConfigError
+from gankit.options import check_options, option
 from gankit.registry import register_dataset
 
 
 @dataclass
 class StackedMnistConfig:
     name: str = "stacked-mnist"
-    source: str = "mnist5k"  # mnist5k | mnist (then root and download apply)
+    source: str = option("mnist5k", choices=("mnist5k", "mnist"))  # mnist: root, download apply
     root: str = DEFAULT_ROOT
     download: bool = True
-    img_size: int = 28
-    fit: str = "resize"
-
-    def validate(self) -> None:
-        check_size(self.img_size, self.fit)
-        if self.source not in ("mnist5k", "mnist"):
-            raise ConfigError(f"data.source must be mnist5k or mnist, got {self.source!r}")
+    img_size: int = option(28, min=1)
+    fit: str = option("resize", choices=FITS)
 
 
 class StackedMnist(DataSource):
@@ -74,7 +69,7 @@ class StackedMnist(DataSource):
 @register_dataset("stacked-mnist", config=StackedMnistConfig, kind="image")
 def stacked_mnist(cfg: StackedMnistConfig, seed: int) -> StackedMnist:
     """Stacked MNIST: three digits as R, G, B, 1,000 modes (Metz et al. 2016; PacGAN)."""
-    cfg.validate()
+    check_options(cfg, "data")
     if cfg.source == "mnist":
         source = MnistConfig(
             img_size=cfg.img_size, fit=cfg.fit, root=str(data_root(cfg)), download=cfg.download

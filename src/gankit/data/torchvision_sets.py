@@ -15,9 +15,10 @@ import torch
 from torch import Tensor
 
 from gankit.data.digits import DIGIT_NAMES
-from gankit.data.images import ImageConfig, ImageSet, square_set
+from gankit.data.images import ImageConfig, ImageSet, image_size, square_set
 from gankit.data.pixels import DEFAULT_ROOT, Split
 from gankit.errors import DataError
+from gankit.options import check_options
 from gankit.registry import register_dataset
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's fashion-mnist package
@@ -53,7 +54,7 @@ class FashionMnistConfig(TorchvisionConfig):
 @dataclass
 class Cifar10Config(TorchvisionConfig):
     name: str = "cifar10"
-    img_size: int = 32
+    img_size: int = image_size(32)
 
 
 def data_root(cfg) -> Path:
@@ -116,7 +117,7 @@ def _idx_split(images: Path, labels: Path) -> Split:
 
 def _idx_set(cfg: TorchvisionConfig, seed: int, tv_name: str, title: str, names, first=()):
     """MNIST-format files from the folders `first`, else <root>/<tv_name>/raw, else downloaded."""
-    cfg.validate()
+    check_options(cfg, "data")
     raw = data_root(cfg) / tv_name / "raw"
     for folder in (*first, raw):
         files = _find(folder, IDX_FILES, gz=True)
@@ -167,7 +168,7 @@ def _read_cifar(path: Path) -> Split:
 @register_dataset("cifar10", config=Cifar10Config, kind="image")
 def cifar10(cfg: Cifar10Config, seed: int) -> ImageSet:
     """CIFAR-10: 50,000/10,000 32x32 colour photos, 10 classes; from data.root or downloaded."""
-    cfg.validate()
+    check_options(cfg, "data")
     root = data_root(cfg)
     folder = root / "cifar-10-batches-py"
     files = _find(folder, CIFAR10_FILES, gz=False)
