@@ -4,6 +4,7 @@ policy gradient, exact resume across phases, and the command line on a tiny text
 import html
 import math
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def test_tokenise_encode_decode_round_trip(tokenizer):
     text = "the cat sat on the mat"
     tokens = tokenize(text, tokenizer)
     assert tokens[:2] == (["t", "h"] if tokenizer == "char" else ["the", "cat"])
-    vocab = Vocabulary.build([tokens])
+    vocab = Vocabulary.from_counts(Counter(tokens))
     # by falling frequency, ties by the token: " " and "t" both occur 5 times
     assert vocab.tokens[:3] == [PAD, EOS, " " if tokenizer == "char" else "the"]
     ids = vocab.encode(tokens) + [vocab.eos_id, vocab.pad_id, 5]  # after <eos>: ignored
@@ -57,7 +58,7 @@ def test_tokenise_encode_decode_round_trip(tokenizer):
 
 
 def test_unknown_token_or_id_is_a_clear_error():
-    vocab = Vocabulary.build([list("abc")])
+    vocab = Vocabulary.from_counts(Counter("abc"))
     with pytest.raises(DataError, match="'z' is not in the vocabulary"):
         vocab.encode(list("abz"))
     with pytest.raises(DataError, match="outside the vocabulary"):

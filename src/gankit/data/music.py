@@ -27,6 +27,7 @@ from gankit.data.files import data_file, label
 from gankit.data.images import ImageSet
 from gankit.data.pixels import DEFAULT_ROOT, fixed_permutation, user_folder
 from gankit.errors import ConfigError, DataError
+from gankit.options import check_options, option
 from gankit.registry import register_dataset
 
 BEATS_PER_BAR = 4  # segments are cut in 4/4 bars counted from each piece's start
@@ -34,6 +35,9 @@ MIDI_SUFFIXES = (".mid", ".midi")
 JSB_FILE = "jsb-chorales-16th-satb.json"  # shipped in gankit/data/files
 JSB_HOME = "github.com/czhuang/JSB-Chorales-dataset"
 SPLITS = ("train", "valid", "test")
+# a MIDI file longer than this many beats (2.3 hours at 120 bpm) is skipped as broken: one stray
+# note at a huge time would make a piano roll of gigabytes
+MAX_PIECE_BEATS = 16_384
 Note = tuple[int, int, int]  # (pitch, start step, end step), end exclusive
 Piece = list[Note]
 
@@ -46,22 +50,16 @@ class MusicConfig:
     """Options of every music data set: the grid, the segment length and the pitch range."""
 
     name: str = ""
-    resolution: int = 4  # time steps per beat (4: 16th notes)
-    bars: int = 4  # bars of 4 beats per segment
-    hop_beats: int = 4  # a new segment starts every hop_beats beats (4: every bar)
-    pitch_low: int = 36  # MIDI pitch of the lowest row (36 = C2)
-    n_pitches: int = 48  # rows; 48 = four octaves, C2..B5, which holds every JSB pitch
+    resolution: int = option(4, min=1)  # time steps per beat (4: 16th notes)
+    bars: int = option(4, min=1)  # bars of 4 beats per segment
+    hop_beats: int = option(4, min=1)  # a new segment starts every hop_beats beats (4: every bar)
+    pitch_low: int = option(36, min=0, max=127)  # MIDI pitch of the lowest row (36 = C2)
+    # rows; 48 = four octaves, C2..B5, which holds every JSB pitch; at least one octave, so any
+    # pitch can be moved into range by octaves
+    n_pitches: int = option(48, min=12, max=128)
 
     def validate(self) -> None:
-        for key in ("resolution", "bars", "hop_beats", "n_pitches"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"data.{key} must be at least 1, got {getattr(self, key)}")
-        if self.n_pitches < 12:
-            raise ConfigError(
-                f"data.n_pitches must be at least 12 (one octave, so any pitch can be moved into "
-                f"range by octaves), got {self.n_pitches}"
-            )
-        if not 0 <= self.pitch_low <= 128 - self.n_pitches:
+        if self.pitch_low + self.n_pitches > 128:
             raise ConfigError(
                 f"data.pitch_low..pitch_low+n_pitches-1 must lie in MIDI 0..127, got "
                 f"{self.pitch_low}..{self.pitch_low + self.n_pitches - 1}"
@@ -79,13 +77,14 @@ class JsbConfig(MusicConfig):
     # list of time steps, a step the list of sounding MIDI pitches (-1 = a silent voice);
     # empty: the 16th-note file shipped with gankit
     path: str = ""
-    resolution: int = 4  # steps per beat of the file: 4 for the 16th-note file, 1 for quarter
+    # steps per beat of the file: 4 for the 16th-note file, 1 for quarter
+    resolution: int = option(4, min=1)
 
 
 @dataclass
 class Music21Config(MusicConfig):
     name: str = "bach-music21"
-    max_chorales: int = 0  # 0: all 371; fewer for a quick try
+    max_chorales: int = option(0, min=0)  # 0: all 371; fewer for a quick try
     cache: str = DEFAULT_ROOT  # parsed notes are kept here (parsing takes 1-4 min)
 
 
@@ -93,12 +92,8 @@ class Music21Config(MusicConfig):
 class MidiFolderConfig(MusicConfig):
     name: str = "midi-folder"
     path: str = ""  # a folder of .mid / .midi files, searched recursively
-    test_fraction: float = 0.1  # pieces held out for `reference(n, "test")`; 0: none
-
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+    # pieces held out for `reference(n, "test")`; 0: none
+    test_fraction: float = option(0.1, min=0.0, below=1.0)
 
 
 # ---------------------------------------------------------------- piano rolls
@@ -261,7 +256,7 @@ def read_jsb(path: Path) -> dict[str, list[Piece]]:
 @register_dataset("jsb-chorales", config=JsbConfig, kind="music")
 def jsb_chorales(cfg: JsbConfig, seed: int) -> MusicSet:
     """JSB chorales, 229/76/77 pieces (Boulanger-Lewandowski 2012 split), 4-bar piano rolls."""
-    cfg.validate()
+    check_options(cfg, "data")
     path = data_file(cfg, "path", JSB_FILE, f"the JSB chorales JSON, {JSB_HOME}")
     return MusicSet(cfg, seed, read_jsb(path), label(path))
 
@@ -314,9 +309,7 @@ def split_pieces(pieces: list[Piece], test_fraction: float) -> dict[str, list[Pi
 @register_dataset("bach-music21", config=Music21Config, kind="music")
 def bach_music21(cfg: Music21Config, seed: int) -> MusicSet:
     """The 371 Bach chorales shipped with music21 (MusicXML), 4-bar piano rolls; 10% test."""
-    cfg.validate()
-    if cfg.max_chorales < 0:
-        raise ConfigError(f"data.max_chorales must be 0 (all) or more, got {cfg.max_chorales}")
+    check_options(cfg, "data")
     pieces = [p for p in _music21_pieces(cfg) if p]
     return MusicSet(cfg, seed, split_pieces(pieces, 0.1), "music21.corpus.chorales")
 
@@ -359,10 +352,11 @@ def _list_midi(root: Path) -> list[Path]:
 def midi_folder(cfg: MidiFolderConfig, seed: int) -> MusicSet:
     """Your own folder of MIDI files (pretty_midi), all instruments as one roll: data.path=DIR.
 
-    An unreadable file, or one without notes, is SKIPPED and COUNTED (`skipped` in info, one
-    warning line); a piece shorter than a segment is padded with silence.
+    An unreadable file, one without notes or one absurdly long (MAX_PIECE_BEATS) is SKIPPED and
+    COUNTED (`skipped` in info, one warning line); a piece shorter than a segment is padded with
+    silence.
     """
-    cfg.validate()
+    check_options(cfg, "data")
     root = user_folder(cfg, "MIDI files")
     files = _list_midi(root)
     if not files:
@@ -373,7 +367,7 @@ def midi_folder(cfg: MidiFolderConfig, seed: int) -> MusicSet:
             notes = midi_notes(f, cfg.resolution)
         except Exception:  # mido and pretty_midi raise many kinds on a corrupt file
             notes = None
-        if notes:
+        if notes and max(end for _, _, end in notes) <= MAX_PIECE_BEATS * cfg.resolution:
             pieces.append(notes)
         else:
             bad.append(str(f.relative_to(root)))
@@ -383,8 +377,8 @@ def midi_folder(cfg: MidiFolderConfig, seed: int) -> MusicSet:
         )
     if bad:
         print(
-            f"warning: skipped {len(bad)} MIDI file(s) under {root} that are unreadable or have "
-            f"no notes (first: {bad[0]})",
+            f"warning: skipped {len(bad)} MIDI file(s) under {root} that are unreadable, have "
+            f"no notes or last over {MAX_PIECE_BEATS} beats (first: {bad[0]})",
             file=sys.stderr,
         )
     digest = hashlib.blake2b("\n".join(map(str, files)).encode(), digest_size=4).hexdigest()

@@ -5,11 +5,16 @@ vocabulary, so a run's data.json alone turns sampled ids back into text.
 
 Corpora are read from `data.path`; an empty path means the copy shipped in gankit/data/files
 (chinese-poems, shakespeare, oracle). A missing file is a DataError that names it and says where
-the data set comes from.
+the data set comes from. Every corpus is read one way (`encode_lines` / `encode_windows`):
+streamed, never held whole, into int16/int32 ids, and refused over `data.max_mb`. The file must
+be UTF-8 (a UTF-8 byte-order mark is dropped); UTF-16, NUL bytes, invalid UTF-8 and a file
+without text are each a one-line DataError saying how to fix it.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +26,9 @@ from torch import Tensor
 
 from gankit.data.files import data_file
 from gankit.data.sources import DataSource
-from gankit.errors import ConfigError, DataError
+from gankit.errors import DataError
 from gankit.nn.sampling import draw  # the one sampler of softmaxes
+from gankit.options import option
 from gankit.registry import register_dataset, register_writer
 
 PAD, EOS = "<pad>", "<eos>"
@@ -57,12 +63,10 @@ class Vocabulary:
         self.eos_id = self.index.get(EOS)
 
     @classmethod
-    def build(cls, sequences: list[list[str]], specials: bool = True) -> Vocabulary:
-        """Specials first, then tokens by falling frequency (ties by the token), so the same
-        text always gives the same ids."""
-        counts = Counter(t for seq in sequences for t in seq)
-        ordered = sorted(counts, key=lambda t: (-counts[t], t))
-        return cls(([PAD, EOS] if specials else []) + ordered)
+    def from_counts(cls, counts: Counter) -> Vocabulary:
+        """Specials first, then tokens by falling count (ties by the token), so the same text
+        always gives the same ids."""
+        return cls([PAD, EOS] + sorted(counts, key=lambda t: (-counts[t], t)))
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -95,87 +99,241 @@ def decode_text(ids: np.ndarray | Tensor, info: dict) -> list[str]:
     return [detokenize(vocab.decode(list(map(int, row))), info["tokenizer"]) for row in ids]
 
 
+def same_encoding(info: dict, run_info: dict) -> bool:
+    """Whether ids of data with `info` mean the same tokens to a run of `run_info`."""
+    return info["vocab"] == run_info["vocab"] and info["tokenizer"] == run_info["tokenizer"]
+
+
+def encode_for_run(ids: Tensor, info: dict, run_info: dict) -> tuple[Tensor, Tensor, int, int]:
+    """Token ids [N, T] of one data set as ids [N, max_len] of a run's vocabulary: each row's
+    text tokenised with the run's tokeniser, cut to the run's max_len - 1 tokens + `<eos>`.
+
+    Returns the ids, known [N] (rows whose every token the run knows; the others hold 0 where
+    the unknown tokens were and are no sample of what the run can write), and the counts of
+    unknown and of all tokens."""
+    vocab, max_len = Vocabulary(run_info["vocab"]), run_info["max_len"]
+    out = torch.full((len(ids), max_len), vocab.pad_id or 0, dtype=torch.long)
+    known = torch.ones(len(ids), dtype=torch.bool)
+    n_unknown = n_tokens = 0
+    end = [] if vocab.eos_id is None else [vocab.eos_id]  # fixed-length runs have no <eos>
+    for k, line in enumerate(decode_text(ids, info)):
+        tokens = tokenize(line, run_info["tokenizer"])[: max_len - len(end)]
+        row = [vocab.index.get(t, -1) for t in tokens] + end
+        missing = row.count(-1)
+        n_unknown, n_tokens = n_unknown + missing, n_tokens + len(tokens)
+        # a fixed-length run writes full rows only
+        known[k] = not missing and (bool(end) or len(row) == max_len)
+        out[k, : len(row)] = torch.tensor([max(i, 0) for i in row], dtype=torch.long)
+    return out, known, n_unknown, n_tokens
+
+
 # ---------------------------------------------------------------- files
+#
+# The one way a text corpus is read: streamed twice, never held whole. The first pass counts
+# the vocabulary and the samples, the second writes ids straight into a compact int16/int32
+# tensor, so memory is the ids (2 bytes a token for up to 32,767 distinct tokens) plus a piece
+# of the file, not 25 times the file as Python strings and lists were.
+
+MB = 1 << 20
+PIECE = MB  # bytes read at a time: a file of one enormous line is read a megabyte at a time
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
+TRAILING_WORD = re.compile(r"\S*\Z")
 
 
-def read_text(path: Path) -> str:
-    """The file's text, read as UTF-8; an empty, binary or non-UTF-8 file is a DataError."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"text file {path} is empty; give a file with at least one line of text")
-    if b"\x00" in raw:
-        raise DataError(f"{path} looks binary (it holds NUL bytes); give a plain UTF-8 text file")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
+def check_size(path: Path, max_mb: float) -> None:
+    """A DataError for a file over `max_mb` megabytes, saying how to raise the cap or cut it."""
+    size = path.stat().st_size / MB
+    if size > max_mb:
         raise DataError(
-            f"{path} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); gankit "
-            "expects UTF-8: convert it, e.g. `iconv -f latin1 -t utf-8 IN > OUT`"
-        ) from None
+            f"{path} is {size:.3g} MB, over data.max_mb={max_mb:g}; raise it with --set "
+            f"data.max_mb={int(size) + 1} (loading takes up to about 4 times the file in memory) "
+            f"or keep its first lines, e.g. `head -n 100000 {path.name} > part.txt`"
+        )
 
 
-def encode_lines(
-    text: str, tokenizer: str, max_len: int, too_long: str, path: Path
-) -> tuple[Vocabulary, Tensor]:
-    """One sample per non-empty line, ending in `<eos>` and padded: [N, max_len] ids."""
-    lines = [tokenize(line, tokenizer) for line in text.splitlines()]
-    lines = [t for t in lines if t]
-    for k, tokens in enumerate(lines):
+def read_pieces(path: Path, by_line: bool = True):
+    """The file's UTF-8 text as (piece, cut) pairs: a piece is a line with its line end, or
+    PIECE bytes of a longer line (cut=True: more of the line follows); without `by_line`, PIECE
+    bytes whatever the lines. A UTF-8 byte-order mark is dropped; NUL bytes, a UTF-16 mark or
+    invalid UTF-8 is a DataError that says how to convert the file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        head = f.read(3)
+        if head.startswith(UTF16_BOMS):
+            raise DataError(
+                f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark); gankit "
+                "expects UTF-8: convert it, e.g. `iconv -f utf-16 -t utf-8 IN > OUT`"
+            )
+        f.seek(len(UTF8_BOM) if head == UTF8_BOM else 0)  # the UTF-8 mark is no text
+        read = f.readline if by_line else f.read
+        while raw := read(PIECE):
+            if b"\x00" in raw:
+                raise DataError(
+                    f"{path} looks binary (it holds NUL bytes); give a plain UTF-8 text file"
+                )
+            try:
+                text = decoder.decode(raw)
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} near offset "
+                    f"{offset + e.start}); gankit expects UTF-8: convert it, e.g. "
+                    "`iconv -f latin1 -t utf-8 IN > OUT`"
+                ) from None
+            offset += len(raw)
+            yield text, not raw.endswith(b"\n") and bool(f.peek(1))  # more of this line
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} ends inside a UTF-8 character; is it cut short?") from None
+
+
+def line_tokens(path: Path, tokenizer: str, max_len: int, too_long: str):
+    """The tokens of each non-empty line (a line ends at \\n; a \\r before it is dropped),
+    cut to max_len - 1 (room for <eos>) or a DataError, as `too_long` says."""
+    lineno, skipping = 0, False
+    for text, cut in read_pieces(path):
+        if skipping:  # the rest of a line already cut
+            skipping = cut
+            continue
+        lineno += 1
+        tokens = tokenize(text.rstrip("\r\n"), tokenizer)
+        if cut and len(tokens) < max_len:
+            raise DataError(
+                f"{path}: line {lineno} is over {PIECE // MB} MB with fewer than data.max_len="
+                f"{max_len} tokens in its first MB; break it into lines"
+            )
         if len(tokens) + 1 > max_len:  # + 1: the <eos>
             if too_long == "error":
                 raise DataError(
-                    f"{path}: a line has {len(tokens)} tokens + <eos>, more than data.max_len="
-                    f"{max_len} (sample {k + 1}); raise data.max_len or set data.too_long=truncate"
+                    f"{path}: line {lineno} has {'over ' if cut else ''}{len(tokens)} tokens + "
+                    f"<eos>, more than data.max_len={max_len}; raise data.max_len or set "
+                    "data.too_long=truncate"
                 )
-            lines[k] = tokens[: max_len - 1]
-    vocab = Vocabulary.build(lines)
-    ids = torch.full((len(lines), max_len), vocab.pad_id, dtype=torch.long)
-    for k, tokens in enumerate(lines):
-        row = vocab.encode(tokens) + [vocab.eos_id]
-        ids[k, : len(row)] = torch.tensor(row)
+            tokens = tokens[: max_len - 1]
+        skipping = cut
+        if tokens:
+            yield tokens
+
+
+def stream_tokens(path: Path, tokenizer: str):
+    """The whole text's tokens, a list per piece of the file; a word cut between two pieces
+    is joined again."""
+    carry = ""
+    for text, cut in read_pieces(path, by_line=False):
+        text = carry + text
+        carry = ""
+        if cut and tokenizer == "whitespace":  # the piece may end inside a word
+            start = TRAILING_WORD.search(text).start()
+            text, carry = text[:start], text[start:]
+        tokens = tokenize(text, tokenizer)
+        if tokens:
+            yield tokens
+    if carry:
+        yield tokenize(carry, tokenizer)
+
+
+def corpus_vocabulary(counts: Counter, path: Path) -> Vocabulary:
+    """The vocabulary of a corpus's token counts; a corpus without a token is a DataError."""
+    if not counts:
+        raise DataError(f"text file {path} is empty; give a file with at least one line of text")
+    return Vocabulary.from_counts(counts)
+
+
+def split_order(n: int) -> Tensor:
+    """The fixed order of a corpus's n samples, test split first: a permutation of seed 0,
+    the same for every training seed."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(0))
+
+
+def id_dtype(vocab: Vocabulary) -> torch.dtype:
+    """The smallest signed int type that holds every id (int16 up to 32,767 tokens)."""
+    return torch.int16 if len(vocab) <= torch.iinfo(torch.int16).max else torch.int32
+
+
+def encode_lines(
+    path: Path, tokenizer: str, max_len: int, too_long: str
+) -> tuple[Vocabulary, Tensor]:
+    """One sample per non-empty line, ending in `<eos>` and padded: [N, max_len] ids, in
+    `split_order`."""
+    counts, n = Counter(), 0
+    for tokens in line_tokens(path, tokenizer, max_len, too_long):
+        counts.update(tokens)
+        n += 1
+    vocab = corpus_vocabulary(counts, path)
+    ids = torch.full((n, max_len), vocab.pad_id, dtype=id_dtype(vocab))
+    rows, slots = ids.numpy(), torch.argsort(split_order(n)).numpy()
+    for k, tokens in enumerate(line_tokens(path, tokenizer, max_len, too_long)):
+        # line k goes straight to its place in split order: no second copy of the corpus
+        rows[slots[k], : len(tokens) + 1] = vocab.encode(tokens) + [vocab.eos_id]
     return vocab, ids
 
 
-def encode_windows(
-    text: str, tokenizer: str, max_len: int, path: Path
-) -> tuple[Vocabulary, Tensor]:
-    """Consecutive windows of max_len tokens over the whole text (the last partial one dropped)."""
-    tokens = tokenize(text, tokenizer)
-    if len(tokens) < max_len:
+def encode_windows(path: Path, tokenizer: str, max_len: int) -> tuple[Vocabulary, Tensor]:
+    """Consecutive windows of max_len tokens over the whole text (the last partial one
+    dropped): [N, max_len] ids, in `split_order`."""
+    counts = Counter()
+    for tokens in stream_tokens(path, tokenizer):
+        counts.update(tokens)
+    vocab = corpus_vocabulary(counts, path)
+    total = sum(counts.values())
+    if total < max_len:
         raise DataError(
-            f"{path} has {len(tokens)} tokens, fewer than one window of data.max_len={max_len}"
+            f"{path} has {total} tokens, fewer than one window of data.max_len={max_len}"
         )
-    vocab = Vocabulary.build([tokens])
-    ids = torch.tensor(vocab.encode(tokens), dtype=torch.long)
-    n = len(ids) // max_len
-    return vocab, ids[: n * max_len].view(n, max_len)
+    flat = torch.empty(total, dtype=id_dtype(vocab))
+    out, k = flat.numpy(), 0
+    for tokens in stream_tokens(path, tokenizer):
+        out[k : k + len(tokens)] = vocab.encode(tokens)
+        k += len(tokens)
+    n = total // max_len
+    return vocab, flat[: n * max_len].view(n, max_len)[split_order(n)]
+
+
+def held_out(n: int, test_fraction: float, path: str) -> int:
+    """How many of n samples the test split holds: test_fraction of them, and at least one
+    when test_fraction > 0, so BLEU and nll-test have references. A corpus too small to leave
+    a sample on each side is refused before training, not after it."""
+    if not test_fraction:
+        return 0
+    n_test = max(1, round(n * test_fraction))
+    if n - n_test < 1:
+        raise DataError(
+            f"{path or 'the corpus'} gives {n} sample(s); with data.test_fraction="
+            f"{test_fraction:g} it needs at least 2 (one to train on, one held out for bleu and "
+            "nll-test): add lines, or set data.test_fraction=0 (then only self-bleu scores the run)"
+        )
+    return n_test
 
 
 class TokenSequences(DataSource):
-    """A fixed set of token sequences [N, max_len], split once into train and test by a
-    permutation of seed 0 (the same split for every training seed)."""
+    """A fixed set of token sequences [N, max_len] in `split_order`: the first ones are the
+    test split (the same for every training seed), the rest the training set."""
 
-    default_metrics = ("bleu", "self-bleu", "nll-test")
     snapshot_size = 32  # sentences per snapshot: readable, unlike 2,500
 
     def __init__(self, cfg, seed: int, ids: Tensor, vocab: Vocabulary, tokenizer: str):
         super().__init__(cfg, seed)
         self.vocab, self.tokenizer = vocab, tokenizer
         self.shape = (ids.shape[1],)
-        order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(0))
-        n_test = int(round(len(ids) * cfg.test_fraction))
-        if len(ids) - n_test < 1:
-            raise DataError(f"{cfg.path} gives {len(ids)} samples; too few to leave a train set")
-        self.test, self.train = ids[order[:n_test]], ids[order[n_test:]]
+        n_test = held_out(len(ids), cfg.test_fraction, cfg.path)
+        self.test, self.train = ids[:n_test], ids[n_test:]  # views: ids come in split order
+
+    @property
+    def default_metrics(self) -> tuple[str, ...]:
+        # without held-out text only self-BLEU measures anything
+        return ("bleu", "self-bleu", "nll-test") if len(self.test) else ("self-bleu",)
 
     def batch(self, n: int) -> Tensor:
-        return self.train[torch.randint(len(self.train), (n,), generator=self.generator)]
+        rows = self.train[torch.randint(len(self.train), (n,), generator=self.generator)]
+        return rows.long()  # stored as int16/int32 to save memory; models take int64
 
     def reference(self, n: int, split: str = "train") -> tuple[Tensor, None]:
         rows = self.test if split == "test" else self.train
         if split == "test" and not len(rows):
             raise DataError("this data set has no test split; set data.test_fraction above 0")
-        return rows[:n], None
+        return rows[:n].long(), None
 
     def info(self) -> dict:
         return {
@@ -186,38 +344,34 @@ class TokenSequences(DataSource):
         }
 
 
+def tokenizer_option(default: str):
+    return option(default, choices=tuple(TOKENIZERS))  # char | whitespace
+
+
+def too_long_option(default: str):
+    return option(default, choices=TOO_LONG)  # lines over max_len: error | truncate (the start)
+
+
 @dataclass
 class TextConfig:
     name: str = "text"
     path: str = ""  # a UTF-8 text file; empty for a named corpus: the copy shipped with gankit
-    tokenizer: str = "char"  # char | whitespace
-    mode: str = "lines"  # lines: one sample per line | windows: consecutive max_len tokens
-    max_len: int = 32  # tokens per sample, <eos> included in lines mode
-    too_long: str = "error"  # lines longer than max_len: error | truncate (keeps the start)
-    test_fraction: float = 0.1  # held out for BLEU references and NLL on held-out text
-
-    def validate(self) -> None:
-        if self.tokenizer not in TOKENIZERS:
-            raise ConfigError(
-                f"data.tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.tokenizer!r}"
-            )
-        if self.mode not in MODES:
-            raise ConfigError(f"data.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.too_long not in TOO_LONG:
-            raise ConfigError(f"data.too_long must be error or truncate, got {self.too_long!r}")
-        if self.max_len < 2:
-            raise ConfigError(f"data.max_len must be at least 2, got {self.max_len}")
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+    tokenizer: str = tokenizer_option("char")
+    mode: str = option("lines", choices=MODES)  # lines: a sample a line | windows: max_len tokens
+    max_len: int = option(32, min=2)  # tokens per sample, <eos> included in lines mode
+    too_long: str = too_long_option("error")
+    test_fraction: float = option(0.1, min=0.0, below=1.0)  # held out for BLEU and nll-test
+    # files over this are refused before reading: memory grows with the corpus
+    max_mb: float = option(256.0, above=0.0)
 
 
 def load_corpus(cfg: TextConfig, seed: int, file_name: str, what: str) -> TokenSequences:
     path = data_file(cfg, "path", file_name, what)
-    text = read_text(path)
+    check_size(path, cfg.max_mb)
     if cfg.mode == "lines":
-        vocab, ids = encode_lines(text, cfg.tokenizer, cfg.max_len, cfg.too_long, path)
+        vocab, ids = encode_lines(path, cfg.tokenizer, cfg.max_len, cfg.too_long)
     else:
-        vocab, ids = encode_windows(text, cfg.tokenizer, cfg.max_len, path)
+        vocab, ids = encode_windows(path, cfg.tokenizer, cfg.max_len)
     return TokenSequences(cfg, seed, ids, vocab, cfg.tokenizer)
 
 
@@ -232,8 +386,8 @@ def text(cfg: TextConfig, seed: int) -> TokenSequences:
 @dataclass
 class PoemsConfig(TextConfig):
     name: str = "chinese-poems"
-    tokenizer: str = "whitespace"  # the file separates characters by spaces
-    max_len: int = 25  # 20 characters + 4 punctuation marks + <eos>
+    tokenizer: str = tokenizer_option("whitespace")  # the file separates characters by spaces
+    max_len: int = option(25, min=2)  # 20 characters + 4 punctuation marks + <eos>
 
 
 POEMS_SOURCE = "16,394 Chinese quatrains, Texygen's data/shi.txt (github.com/geek-ai/Texygen)"
@@ -248,9 +402,8 @@ def chinese_poems(cfg: PoemsConfig, seed: int) -> TokenSequences:
 @dataclass
 class ShakespeareConfig(TextConfig):
     name: str = "shakespeare"
-    tokenizer: str = "char"
-    max_len: int = 40
-    too_long: str = "truncate"  # a few long lines; their first 39 characters
+    max_len: int = option(40, min=2)
+    too_long: str = too_long_option("truncate")  # a few long lines; their first 39 characters
 
 
 SHAKESPEARE_SOURCE = "tiny Shakespeare, 1.1 MB (github.com/karpathy/char-rnn, data/tinyshakespeare)"
@@ -350,16 +503,11 @@ class OracleSequences(TokenSequences):
 class OracleConfig:
     name: str = "oracle"
     path: str = ""  # seqgan-oracle-params.npz; empty: the copy shipped with gankit
-    n_train: int = 10_000  # sequences drawn as training data (the paper's 10,000)
-    seq_len: int = 20
+    n_train: int = option(10_000, min=1)  # sequences drawn as training data (the paper's)
+    seq_len: int = option(20, min=1)
     data_seed: int = 0  # the draw of the training set, the same for every training seed
-    test_fraction: float = 0.1  # extra sequences drawn for nll-test, as a fraction of n_train
-
-    def validate(self) -> None:
-        if self.n_train < 1 or self.seq_len < 1:
-            raise ConfigError("data.n_train and data.seq_len must be positive")
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ConfigError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+    # extra sequences drawn for nll-test, as a fraction of n_train
+    test_fraction: float = option(0.1, min=0.0, below=1.0)
 
 
 @register_dataset("oracle", config=OracleConfig, kind="text")

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.data.text import EOS
+from gankit.data.text import EOS, PAD
 from gankit.errors import ConfigError
 from gankit.models.base import GANModel, ModelSpec, eval_mode
 from gankit.nn.sampling import draw
@@ -148,6 +148,7 @@ class TextModel(GANModel):
             )
         self.vocab_size = vocab_size = len(vocab)
         self.eos_id = vocab.index(EOS) if EOS in vocab else None  # None: fixed-length data
+        self.pad_id = vocab.index(PAD) if PAD in vocab else None
         self.nets["G"] = LSTMGenerator(vocab_size, cfg.emb_dim, cfg.hidden_dim)
 
     @property
@@ -181,20 +182,41 @@ class TextModel(GANModel):
     def nll(self, x: Tensor, chunk: int = 1000) -> float:
         """G's mean per-token NLL (nats) of sequences x [N, T]; when the vocabulary has `<eos>`,
         tokens after the first `<eos>` (padding) are not counted."""
-        G, eos_id = self.nets["G"], self.eos_id
         total, count = 0.0, 0
         for part in x.to(self.device).split(chunk):
-            nll = -G.log_probs(part)
-            mask = torch.ones_like(part, dtype=torch.bool)
-            if eos_id is not None:  # keep positions up to and including the first <eos>
-                mask = (part == eos_id).long().cumsum(1) - (part == eos_id).long() == 0
+            nll = -self.nets["G"].log_probs(part)
+            mask = self.real_tokens(part)
             total += float(nll[mask].sum())
             count += int(mask.sum())
         return total / max(count, 1)
 
+    def real_tokens(self, x: Tensor) -> Tensor:
+        """Bool [N, T]: the tokens of x [N, T] up to and including each row's first `<eos>`;
+        the padding after it is no text. All of them for fixed-length data (no `<eos>`)."""
+        if self.eos_id is None:
+            return torch.ones_like(x, dtype=torch.bool)
+        eos = (x == self.eos_id).long()
+        return eos.cumsum(1) - eos == 0
+
+    def token_mean(self, values: Tensor, x: Tensor) -> Tensor:
+        """The mean of values [N, T] over the real tokens of x [N, T]; for fixed-length data
+        the plain mean, bit for bit (the oracle benchmark's numbers stay as they were)."""
+        if self.eos_id is None:
+            return values.mean()
+        mask = self.real_tokens(x)
+        return values[mask].sum() / mask.sum()
+
+    def pad_after_eos(self, x: Tensor) -> Tensor:
+        """Generated x [N, T] with the tokens after each row's first `<eos>` made padding, as
+        in real text: G is not trained on padding, and D must not tell real from fake by it."""
+        if self.eos_id is None:
+            return x
+        return x.masked_fill(~self.real_tokens(x), self.pad_id)
+
     def mle_step(self, x: Tensor) -> Tensor:
-        """One maximum-likelihood update of G on real sequences x [N, T]; returns the NLL."""
-        loss = -self.nets["G"].log_probs(x).mean()
+        """One maximum-likelihood update of G on real sequences x [N, T]; returns the mean NLL
+        per real token (padding after `<eos>` neither trained on nor counted)."""
+        loss = -self.token_mean(self.nets["G"].log_probs(x), x)
         self.update("G", loss, clip_norm=self.cfg.grad_clip)
         return loss.detach()
 
@@ -319,7 +341,7 @@ class SeqGAN(TextModel):
 
     def fakes(self, n: int) -> Tensor:
         with torch.no_grad():
-            return self.nets["G"].sample(n, self.seq_len)
+            return self.pad_after_eos(self.nets["G"].sample(n, self.seq_len))
 
     def d_step(self, x_real: Tensor) -> Tensor:
         """One D update on real sequences and as many freshly generated ones (BCE)."""
@@ -346,18 +368,19 @@ class SeqGAN(TextModel):
             tail = self.nets["G_rollout"].generate(
                 h[t].repeat(R, 1), c[t].repeat(R, 1), T - t
             )  # [R * N, T - t]
-            full = torch.cat([x[:, :t].repeat(R, 1), tail], 1)
+            full = self.pad_after_eos(torch.cat([x[:, :t].repeat(R, 1), tail], 1))
             q[:, t - 1] = torch.sigmoid(D(full)).view(R, N).mean(0)
         q[:, T - 1] = torch.sigmoid(D(x))
         D.train(was_training)
         return q
 
     def policy_gradient_step(self, n: int) -> tuple[Tensor, Tensor]:
-        """One REINFORCE update of G on n fresh samples: -mean(log G(x_t | x_<t) * Q_t)."""
+        """One REINFORCE update of G on n fresh samples: -mean(log G(x_t | x_<t) * Q_t) over
+        their real tokens (up to each `<eos>`)."""
         G = self.nets["G"]
         x = self.fakes(n)
         q = self.rewards(x)  # no graph through D: the reward is a number to G
-        loss = -(G.log_probs(x) * q).mean()
+        loss = -self.token_mean(G.log_probs(x) * q, x)
         self.update("G_adv", loss, clip_norm=self.cfg.grad_clip)
         return loss.detach(), q.mean()
 
