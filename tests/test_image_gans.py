@@ -10,7 +10,7 @@ from PIL import Image
 from gankit import api
 from gankit.cli import main
 from gankit.errors import ConfigError
-from gankit.viz.pictures import nearest_neighbours, slerp
+from gankit.viz.pictures import nearest_images, slerp
 
 from .conftest import IMAGE_TINY, TRAIN_TINY
 
@@ -103,10 +103,11 @@ def test_slerp_ends_and_norms():
     assert torch.allclose(path[:, 0], z0, atol=1e-5) and torch.allclose(path[:, -1], z1, atol=1e-5)
 
 
-def test_nearest_neighbours_finds_the_copy():
+def test_nearest_images_finds_the_copy_across_pieces():
     train = torch.randn(50, 1, 4, 4)
     samples = train[[7, 3, 42]] + 0.01
-    assert nearest_neighbours(samples, train, chunk=16).tolist() == [7, 3, 42]
+    pieces = [(train[s : s + 16], None) for s in range(0, 50, 16)]
+    assert torch.equal(nearest_images(samples, pieces), train[[7, 3, 42]])
 
 
 def test_metrics_with_protocols_reach_tensorboard_and_the_console(tmp_path, capsys):

@@ -23,14 +23,14 @@ from gankit.data.pixels import (
     to_float,
     upscaled_info,
 )
-from gankit.data.sources import DataSource
+from gankit.data.sources import DataSource, IndexedReference
 from gankit.errors import ConfigError, DataError
 from gankit.options import check_options, option
 
 __all__ = ["ImageConfig", "ImageSet", "Split", "square_set", "to_float"]
 
 
-class ImageSet(DataSource):
+class ImageSet(IndexedReference, DataSource):
     """Images in memory as uint8 [N, C, H, W], drawn in epochs (data.order.EpochOrder): each a
     fresh permutation, no replacement. Batches are float32 in [-1, 1], paired with int64 labels
     when there are classes.
@@ -80,12 +80,13 @@ class ImageSet(DataSource):
             raise DataError(f"data set {self.cfg.name!r} has no test split; use split='train'")
         return self.test
 
-    def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
-        """The first n of a fixed permutation of the split (all of it if n is larger), unflipped."""
-        images, labels = self._split(split)
+    def _reference_order(self, split: str) -> Tensor:
         if split not in self._references:
-            self._references[split] = fixed_permutation(len(images), REFERENCE_SEED)
-        idx = self._references[split][:n]
+            self._references[split] = fixed_permutation(len(self._split(split)[0]), REFERENCE_SEED)
+        return self._references[split]
+
+    def _reference_part(self, idx: Tensor, split: str) -> tuple[Tensor, Tensor | None]:
+        images, labels = self._split(split)
         return to_float(images[idx]), labels[idx] if self.num_classes else None
 
     def key(self) -> str:

@@ -8,12 +8,14 @@ paired_folders.py (a person's own folders), digits.py (MNIST <-> USPS).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
 from gankit.data.images import ImageSet
 from gankit.data.pixels import Split
-from gankit.data.sources import DataSource, split_batch
+from gankit.data.sources import REFERENCE_CHUNK, DataSource, split_batch
 from gankit.errors import ConfigError, DataError
 
 DIRECTIONS = ("AtoB", "BtoA")  # data.direction of paired sets; translate's --direction
@@ -77,6 +79,12 @@ class PairedSet(ImageSet):
     def reference(self, n: int, split: str = "train") -> tuple[Tensor, None]:
         """B images (the targets), for metrics that compare translations with real ones."""
         return self.pairs(n, split)[1], None
+
+    def reference_chunks(
+        self, n: int, split: str = "train", chunk: int = REFERENCE_CHUNK
+    ) -> Iterator[tuple[Tensor, None]]:
+        for x, _ in super().reference_chunks(n, split, chunk):  # A and B stacked
+            yield self.split_pair(self._center(x))[1], None
 
     def _center(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]

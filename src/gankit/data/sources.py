@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from gankit.batch import Batch, move_batch, split_batch  # noqa: F401  (re-expor
 from gankit.data.toy import check_mixture, grid_centers, load_points, ring_centers, sample_mixture
 from gankit.errors import ConfigError
 from gankit.registry import register_dataset
+
+# reference samples a piece at a time: 1,024 RGB images of 256x256 in float are 0.8 GB
+REFERENCE_CHUNK = 1024
 
 
 class DataSource:
@@ -42,6 +46,17 @@ class DataSource:
         """
         raise NotImplementedError(f"data set {self.cfg.name!r} gives no reference samples")
 
+    def reference_chunks(
+        self, n: int, split: str = "train", chunk: int = REFERENCE_CHUNK
+    ) -> Iterator[tuple[Tensor, Tensor | None]]:
+        """`reference(n, split)` in pieces of at most `chunk` samples, in the same order, for
+        whoever can use them a piece at a time (features, nearest images): data sets whose
+        reference may not fit in memory (photos, streamed folders) read each piece when it is
+        needed; others cut the whole."""
+        x, y = self.reference(n, split)
+        for start in range(0, len(x), chunk):
+            yield x[start : start + chunk], None if y is None else y[start : start + chunk]
+
     def info(self) -> dict:
         """Facts about the data that pictures and metrics use (e.g. mixture centres)."""
         return {}
@@ -51,6 +66,22 @@ class DataSource:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+
+class IndexedReference:
+    """`reference` and `reference_chunks` of a data set read by index (images in memory, or
+    streamed from files): the first n of a fixed order of the split, unflipped, a piece at a
+    time. The data set gives `_reference_order(split)` (indices) and `_reference_part(idx,
+    split)` (float samples, labels or None)."""
+
+    def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
+        return self._reference_part(self._reference_order(split)[:n], split)
+
+    def reference_chunks(
+        self, n: int, split: str = "train", chunk: int = REFERENCE_CHUNK
+    ) -> Iterator[tuple[Tensor, Tensor | None]]:
+        for idx in self._reference_order(split)[:n].split(chunk):
+            yield self._reference_part(idx, split)
 
 
 class Mixture(DataSource):

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gankit.data.order import EpochOrder
 from gankit.data.pixels import REFERENCE_SEED, fixed_permutation, to_float
-from gankit.data.sources import DataSource
+from gankit.data.sources import DataSource, IndexedReference
 from gankit.errors import ConfigError, DataError
 
 CHUNK = 16  # items a worker reads and hands over at once; what a restore may throw away
@@ -91,7 +91,7 @@ class _Chunks:
             yield self.order.take(CHUNK)[0].tolist()
 
 
-class StreamSet(DataSource):
+class StreamSet(IndexedReference, DataSource):
     """Images of a map-style Dataset, read by a DataLoader as batches are drawn; batches as
     ImageSet's: float32 [n, C, H, W] in [-1, 1], with int64 labels when there are classes, in
     epochs of a fresh permutation each (flipped with cfg.flip), the same for the same seed."""
@@ -232,12 +232,11 @@ class StreamSet(DataSource):
             raise DataError(f"data set {self.cfg.name!r} has no test split; use split='train'")
         return self.test
 
-    def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
-        """The first n of a fixed permutation of the split (all of it if n is larger), unflipped,
-        read afresh each call (a reference of photos may not fit in memory twice)."""
-        dataset = self._split(split)
-        idx = fixed_permutation(len(dataset), REFERENCE_SEED)[:n].tolist()
-        x, y = self._gather(dataset, idx, self.workers)
+    def _reference_order(self, split: str) -> Tensor:
+        return fixed_permutation(len(self._split(split)), REFERENCE_SEED)
+
+    def _reference_part(self, idx: Tensor, split: str) -> tuple[Tensor, Tensor | None]:
+        x, y = self._gather(self._split(split), idx.tolist(), self.workers)
         return self._to_float(x), y if self.num_classes else None
 
     def info(self) -> dict:

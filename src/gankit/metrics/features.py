@@ -418,8 +418,7 @@ def real_features(data, extractor: Extractor, n: int, split: str) -> Tensor:
         cached = _read_cache(path, n, extractor.dim)
         if cached is not None:
             return cached
-    x, _ = data.reference(n, split)
-    feats = extractor(x)
+    feats = torch.cat([extractor(x) for x, _ in data.reference_chunks(n, split)])
     if path is not None:
         _write_cache(path, feats)
     return feats

@@ -38,25 +38,25 @@ def interpolations(model, rows: int = 8, steps: int = 10, seed: int = 0) -> Tens
     return model.sample(z=z, labels=labels).cpu()
 
 
-def nearest_neighbours(samples: Tensor, train: Tensor, chunk: int = 1024) -> Tensor:
-    """Index [N] of each sample's closest training image in pixel L2 distance."""
+def nearest_images(samples: Tensor, chunks) -> Tensor:
+    """Each sample's closest image [N, ...] in pixel L2 distance among the images of `chunks`
+    (an iterable of (images, labels) pieces, as `reference_chunks` gives): one piece in memory
+    at a time, so the training set need not fit."""
     s = samples.flatten(1).float()
     best_d = torch.full((len(s),), float("inf"))
-    best_i = torch.zeros(len(s), dtype=torch.long)
-    for start in range(0, len(train), chunk):
-        d = torch.cdist(s, train[start : start + chunk].flatten(1).float())  # [N, chunk]
-        val, idx = d.min(dim=1)
+    nearest = torch.zeros_like(samples)
+    for train, _ in chunks:
+        val, idx = torch.cdist(s, train.flatten(1).float()).min(dim=1)
         better = val < best_d
-        best_d[better], best_i[better] = val[better], idx[better] + start
-    return best_i
+        best_d[better], nearest[better] = val[better], train[idx[better]].to(samples.dtype)
+    return nearest
 
 
 def nearest_panel(model, data, n: int = 16, n_train: int = 10_000, seed: int = 0) -> Tensor:
     """[2n, C, H, W]: samples interleaved with their nearest training images (pairs side by side),
     to show that G does not reproduce its training set."""
     x = model.sample(n, seed=seed).cpu()
-    train, _ = data.reference(n_train, "train")
-    nearest = train[nearest_neighbours(x, train)]
+    nearest = nearest_images(x, data.reference_chunks(n_train, "train"))
     return torch.stack([x, nearest], dim=1).reshape(2 * n, *x.shape[1:])
 
 
