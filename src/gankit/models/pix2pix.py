@@ -109,7 +109,10 @@ class Pix2Pix(Translator):
 
     def _check_direction(self, direction: str) -> None:
         if direction != "AtoB":
-            raise GankitError("pix2pix translates A to B only; drop --direction (or use AtoB)")
+            raise GankitError(
+                "pix2pix translates A to B only; drop --direction, or train a run on the pairs "
+                "the other way with --set data.direction=BtoA"
+            )
 
     @torch.no_grad()
     def translate(self, a: Tensor, direction: str = "AtoB") -> Tensor:
