@@ -362,3 +362,52 @@ def test_image_data_options_say_what_values_they_take(data, override, words):
 
     with pytest.raises(ConfigError, match=words):
         resolve_config(data=data, overrides=[override])
+
+
+def test_translate_with_a_nan_in_the_runs_config_is_one_line(pix2pix_run, tmp_path, capsys):
+    """A config.yaml edited to hold nan (here beta1, which no range rule names) is refused
+    when the run is read, not when Adam is built from it."""
+    import shutil
+
+    from PIL import Image
+
+    run = tmp_path / "run"
+    shutil.copytree(pix2pix_run, run)
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(text.replace("beta1: ", "beta1: .nan #", 1))
+    Image.new("L", (8, 8), 99).save(tmp_path / "in.png")
+    code, _, err = cli(capsys, "translate", run, tmp_path / "in.png", "--out", tmp_path / "o")
+    assert code == 2 and err.count("\n") == 1 and "model.beta1 must be a finite number" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unpaired_domains_skip_and_count_odd_files(tmp_path, capsys):
+    """CycleGAN's two folders read through the same decoder: odd files skipped and counted."""
+    from PIL import Image
+
+    for side in ("A", "B"):
+        (tmp_path / f"train{side}").mkdir()
+        for i in range(3):
+            Image.new("RGB", (12, 12), (40 * i, 90, 200)).save(tmp_path / f"train{side}/{i}.png")
+    n_bad = bad_files(tmp_path / "trainA" / "odd")
+    tiny = [o for o in model_case("cyclegan")[1] if not o.startswith("data.")]
+    code, _, err = cli(
+        capsys, "train", "--model", "cyclegan", "--data", "unpaired-folder", "--out",
+        tmp_path / "run", *sets(f"data.path={tmp_path}", "data.img_size=8", "data.workers=0",
+                                "train.steps=1", *tiny),
+    )  # fmt: skip
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 1 and f"skipped {n_bad} unreadable image(s)" in warnings[0], (err, _)
+
+
+@pytest.mark.parametrize("model, data", [("cyclegan", "mnist-usps"), ("pix2pix", "edges2digits")])
+def test_images_too_small_for_the_patchgan_are_one_line(model, data, tmp_path, capsys):
+    """16x16 through 3 halvings leaves no pixel for the PatchGAN's last layers: refused before
+    training, where it was a traceback from instance norm at the first step."""
+    code, _, err = cli(
+        capsys, "train", "--model", model, "--data", data, "--out", tmp_path / "run",
+        *sets("data.img_size=16", "model.d_layers=3", "train.steps=1", *TRAIN_TINY),
+    )  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "at least 24x24" in err, err
+    assert not (tmp_path / "run").exists()

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from gankit.errors import ConfigError, GankitError
 from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
-from gankit.models.translator import Translator, as_channels
+from gankit.models.translator import Translator, as_channels, check_patch_size
 from gankit.nn.translation import NORMS, PatchDiscriminator, ResnetGenerator
 from gankit.options import Named, option
 from gankit.registry import register_model
@@ -105,6 +105,7 @@ class CycleGAN(Translator):
         args = (cfg.g_blocks, cfg.g_channels, cfg.norm)
         self.nets["G_AB"] = ResnetGenerator(c_a, c_b, *args)
         self.nets["G_BA"] = ResnetGenerator(c_b, c_a, *args)
+        check_patch_size(min(self.data_shape[1:]), cfg.d_layers)
         self.nets["D_A"] = PatchDiscriminator(c_a, cfg.d_channels, cfg.d_layers, cfg.norm)
         self.nets["D_B"] = PatchDiscriminator(c_b, cfg.d_channels, cfg.d_layers, cfg.norm)
         self.nets["pool_A"] = ImagePool(cfg.pool_size, (c_a, h, w))

@@ -14,7 +14,7 @@ from torch import Tensor
 from gankit.errors import ConfigError, GankitError
 from gankit.losses import d_loss_bce, g_loss_nonsaturating
 from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
-from gankit.models.translator import Translator, as_channels
+from gankit.models.translator import Translator, as_channels, check_patch_size
 from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
 from gankit.options import Named, option
 from gankit.registry import register_model
@@ -70,6 +70,7 @@ class Pix2Pix(Translator):
             )
         c_a, c_b = self.channels
         self.nets["G"] = UNetGenerator(c_a, c_b, depth, cfg.g_channels, cfg.norm, cfg.dropout)
+        check_patch_size(min(self.data_shape[1:]), cfg.d_layers)
         self.nets["D"] = PatchDiscriminator(c_a + c_b, cfg.d_channels, cfg.d_layers, cfg.norm)
 
     def configure_optimizers(self):

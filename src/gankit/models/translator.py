@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gankit.errors import GankitError
+from gankit.errors import ConfigError, GankitError
 from gankit.models.base import GANModel
 
 
@@ -30,6 +30,19 @@ class Translator(GANModel):
         if z is None:
             self.noise(n or 0)
         return z[:, : self.channels[0]], z[:, self.channels[0] :]
+
+
+def check_patch_size(size: int, d_layers: int) -> None:
+    """A PatchGAN halves its input d_layers times, then two 4x4 convolutions take a pixel each:
+    below 3 * 2**d_layers its last normalised layer has one pixel (or none), which instance
+    and batch norm cannot train on."""
+    need = 3 * 2**d_layers
+    if size < need:
+        raise ConfigError(
+            f"model.d_layers={d_layers} needs images of at least {need}x{need} (the PatchGAN "
+            f"halves them {d_layers} times), got {size}x{size}; raise data.img_size or lower "
+            "model.d_layers"
+        )
 
 
 def as_channels(x: Tensor, channels: int) -> Tensor:
