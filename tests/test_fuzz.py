@@ -110,6 +110,7 @@ def _valid_files() -> dict[str, bytes]:
     points = io.BytesIO()
     np.save(points, np.random.default_rng(0).normal(size=(8, 2)).astype(np.float32))
     return {
+        "mid": _midi_bytes(),
         "png": png.getvalue(),
         "jpg": jpg.getvalue(),
         "npy": points.getvalue(),
@@ -118,7 +119,24 @@ def _valid_files() -> dict[str, bytes]:
     }
 
 
+def _midi_bytes() -> bytes:
+    """Two bars of four-part quarter notes as a MIDI file."""
+    import io
+
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    for low in (48, 55, 60, 67):
+        inst = pretty_midi.Instrument(program=0)
+        inst.notes += [pretty_midi.Note(80, low + k % 5, k * 0.5, k * 0.5 + 0.5) for k in range(16)]
+        pm.instruments.append(inst)
+    out = io.BytesIO()
+    pm.write(out)
+    return out.getvalue()
+
+
 VALID = _valid_files()
+FOLDERS = ("png", "jpg", "mid")  # kinds read from a folder: a good file lies beside the damaged
 DAMAGE = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1)),
     st.tuples(st.just("overwrite"), st.floats(0, 1), st.binary(min_size=1, max_size=8)),
@@ -138,7 +156,9 @@ def _damaged(kind: str, damage: tuple) -> bytes:
 
 def _train_args(kind: str, path, folder) -> list[str]:
     if kind in ("png", "jpg"):
-        return ["--data", str(folder), "--set", "data.img_size=8"]
+        return ["--data", str(folder), "--set", "data.img_size=8", "--set", "data.workers=0"]
+    if kind == "mid":
+        return ["--model", "musegan", "--data", "midi-folder", "--set", f"data.path={folder}"]
     if kind == "txt":
         return ["--data", str(path), "--model", "text-mle"]
     return ["--data", str(path), "--model", "gan"]
@@ -151,19 +171,19 @@ def test_damaged_user_files_are_read_or_refused_in_one_line(
 ):
     """Training on a user's file damaged anywhere (cut short, bytes overwritten, or other bytes
     altogether) reads it, or skips it with a warning, or refuses in one line: never a traceback.
-    Image folders hold one good image beside the damaged one."""
+    Folders (images, MIDI) hold one good file beside the damaged one."""
     monkeypatch.setattr(Trainer, "fit", lambda self: {})  # reading the data is under test
     case = tmp_path / uuid.uuid4().hex
     folder = case / "images"
     folder.mkdir(parents=True)
-    path = (folder if kind in ("png", "jpg") else case) / f"mine.{kind}"
+    path = (folder if kind in FOLDERS else case) / f"mine.{kind}"
     path.write_bytes(_damaged(kind, damage))
-    if kind in ("png", "jpg"):
+    if kind in FOLDERS:
         (folder / f"good.{kind}").write_bytes(VALID[kind])
     before = path.read_bytes()
     argv = ["train", *_train_args(kind, path, folder), "--out", str(case / "run")]
     with pytest.raises(SystemExit) as e:
-        main([*argv, "--set", "data.workers=0"] if kind in ("png", "jpg") else argv)
+        main(argv)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert e.value.code in (0, 2), err
