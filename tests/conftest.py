@@ -128,3 +128,29 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """`gankit ARGS` run in this process: (exit code, stdout, stderr)."""
+    from gankit.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def sets(*overrides: str) -> list[str]:
+    """--set arguments for each override."""
+    return [a for s in overrides for a in ("--set", s)]
+
+
+@pytest.fixture(scope="module")
+def pix2pix_run(tmp_path_factory):
+    """A tiny pix2pix run, trained two steps (for translate)."""
+    from gankit import api
+
+    data_name, tiny = model_case("pix2pix")
+    out = tmp_path_factory.mktemp("p2p") / "run"
+    api.train(None, "pix2pix", data_name, [*tiny, "train.steps=2"], out)
+    return out

@@ -13,15 +13,9 @@ import pytest
 from gankit.cli import main
 
 from .conftest import TINY
+from .conftest import cli as run
 
 SETS = [a for s in TINY for a in ("--set", s)]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def snapshot(folder: Path) -> dict:

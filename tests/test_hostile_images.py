@@ -12,25 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.cli import main
 from gankit.config import resolve_config
 from gankit.data import build_data
 from gankit.data.pixels import ImageError, decode_image
 
-from .conftest import IMAGE_TINY, TRAIN_TINY, model_case
+from .conftest import IMAGE_TINY, TRAIN_TINY, cli, model_case, sets
 
 pytestmark = pytest.mark.hostile
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def sets(*overrides: str) -> list[str]:
-    return [a for s in overrides for a in ("--set", s)]
 
 
 # ---------------------------------------------------------------- odd files, made here
@@ -269,16 +257,6 @@ def test_direction_b_to_a_swaps_the_pairs_for_training_eval_and_translate(tmp_pa
 
 
 # ---------------------------------------------------------------- gankit translate
-
-
-@pytest.fixture(scope="module")
-def pix2pix_run(tmp_path_factory):
-    from gankit import api
-
-    data_name, tiny = model_case("pix2pix")
-    out = tmp_path_factory.mktemp("p2p") / "run"
-    api.train(None, "pix2pix", data_name, [*tiny, "train.steps=2"], out)
-    return out
 
 
 def test_translate_skips_undecodable_inputs_and_follows_no_loop(pix2pix_run, tmp_path, capsys):

@@ -18,7 +18,7 @@ from gankit.config import TrainConfig, resolve_config
 from gankit.errors import ConfigError
 from gankit.registry import DATASETS, MODELS
 
-from .conftest import TINY, TRAIN_TINY
+from .conftest import TINY, TRAIN_TINY, cli
 from .test_cli import snapshot
 
 pytestmark = pytest.mark.hostile
@@ -27,9 +27,8 @@ SETS = [a for s in TINY for a in ("--set", s)]
 
 
 def run(capsys, *args) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    return e.value.code, capsys.readouterr().err
+    code, _, err = cli(capsys, *args)
+    return code, err
 
 
 def one_line_error(code: int, err: str) -> bool:

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from gankit import api
-from gankit.cli import main
 from gankit.config import resolve_config
 from gankit.data import build_data
 from gankit.data.text import decode_text
@@ -20,23 +19,13 @@ from gankit.errors import ConfigError
 from gankit.metrics.text import corpus_mean_bleu
 from gankit.models import build_model
 
-from .conftest import MUSIC_GAN_TINY, TINY_TEXT, TRAIN_TINY
+from .conftest import MUSIC_GAN_TINY, TINY_TEXT, TRAIN_TINY, sets
+from .conftest import cli as run
 
 pytestmark = pytest.mark.hostile
 
 MLE_TINY = ["model.emb_dim=8", "model.hidden_dim=8"]
 WORDS = ["data.tokenizer=whitespace", "data.max_len=12"]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def sets(*options: str) -> list[str]:
-    return [a for s in options for a in ("--set", s)]
 
 
 def train_text(capsys, corpus: Path, out: Path, *extra: str):

@@ -8,20 +8,13 @@ import torch
 from PIL import Image
 
 from gankit import api
-from gankit.cli import main
 from gankit.errors import ConfigError
 from gankit.viz.pictures import nearest_images, slerp
 
 from .conftest import IMAGE_TINY, TRAIN_TINY
+from .conftest import cli as run
 
 TINY = IMAGE_TINY + TRAIN_TINY
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -25,15 +25,9 @@ from gankit.viz.music import write_midi
 from gankit.viz.samples import write_samples
 
 from .conftest import MUSIC_GAN_TINY, TRAIN_TINY, music_tiny, tiny_jsb_json
+from .conftest import cli as run
 
 INFO = {"kind": "music", "resolution": 4, "beats_per_bar": 4, "pitch_low": 36, "tempo": 100.0}
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def write_mid(path: Path, notes: list[tuple[int, float, float]], drums: bool = False) -> Path:

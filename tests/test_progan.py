@@ -23,15 +23,9 @@ from gankit.training.checkpoint import list_checkpoints, load_checkpoint
 from gankit.training.progress import ProgressBar
 
 from .conftest import PROGAN_TINY, TRAIN_TINY
+from .conftest import cli as run
 
 TINY = PROGAN_TINY + TRAIN_TINY + ["train.metrics=[]"]
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 # ---------------------------------------------------------------- layers

@@ -13,7 +13,6 @@ from nltk.translate.bleu_score import SmoothingFunction
 from nltk.translate.bleu_score import sentence_bleu as nltk_sentence_bleu
 
 from gankit import api
-from gankit.cli import main
 from gankit.config import resolve_config
 from gankit.data import build_data
 from gankit.data.text import EOS, PAD, Vocabulary, decode_text, detokenize, load_oracle, tokenize
@@ -22,6 +21,7 @@ from gankit.metrics.text import corpus_mean_bleu, nll_oracle, self_bleu
 from gankit.models import build_model
 
 from .conftest import TEXT_TINY, TINY_TEXT, TRAIN_TINY, model_case
+from .conftest import cli as run_cli
 
 
 def tiny_seqgan(extra=(), model="seqgan"):
@@ -33,13 +33,6 @@ def tiny_seqgan(extra=(), model="seqgan"):
 
 def moved(before: list[torch.Tensor], net: torch.nn.Module) -> bool:
     return any(not torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
-
-
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 # ---------------------------------------------------------------- tokenisers and vocabulary

@@ -20,7 +20,7 @@ from gankit.nn.translation import (
     receptive_field,
 )
 
-from .conftest import model_case
+from .conftest import cli, model_case
 
 
 @pytest.mark.parametrize("size, n_down", [(16, 4), (32, 5), (256, 8)])
@@ -154,25 +154,6 @@ def test_pix2pix_needs_paired_data():
 
 
 # ---------------------------------------------------------------- gankit translate
-
-
-@pytest.fixture(scope="module")
-def pix2pix_run(tmp_path_factory):
-    from gankit import api
-
-    data_name, tiny = model_case("pix2pix")
-    out = tmp_path_factory.mktemp("p2p") / "run"
-    api.train(None, "pix2pix", data_name, [*tiny, "train.steps=2"], out)
-    return out
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    from gankit.cli import main
-
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def save_png(path, size, mode="L"):
