@@ -32,7 +32,7 @@ def test_mixture_centers_from_the_command_line():
         (["model.nope=1"], ["unknown config key", "model.nope", "model.lr_g"]),
         (["nope=1"], ["unknown config key", "nope"]),
         (["train.steps=abc"], ["train.steps", "int"]),
-        (["train.steps=0"], ["train.steps", "positive"]),
+        (["train.steps=0"], ["train.steps", "at least 1"]),
         (["train.precision=fp8"], ["train.precision", "bf16"]),
         (["model.loss=hinge2"], ["model.loss", "minimax"]),
         (["steps"], ["key=value"]),

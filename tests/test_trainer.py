@@ -267,7 +267,7 @@ def test_small_models_train_on_one_thread_and_the_callers_threads_come_back(tmp_
     seen.clear()
     train(tmp_path, "explicit", steps=2, extra=["train.threads=2"])
     assert seen == [2, 2]
-    with pytest.raises(ConfigError, match="train.threads must be 0"):
+    with pytest.raises(ConfigError, match="train.threads must be at least 0"):
         resolve_config(overrides=["train.threads=-1"])
 
 

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gankit.errors import ConfigError
-from gankit.options import check_options
+from gankit.options import check_options, option
 from gankit.registry import DATASETS, MODELS
 
 SECTIONS = ("model", "data", "train")
@@ -26,59 +26,33 @@ ON_NONFINITE = ("stop", "rollback")
 class TrainConfig:
     """How the Trainer runs: length, batch, seed, device and the cadences of its side jobs."""
 
-    steps: int = 5000  # generator updates (one `train_step` each)
-    time_limit: float = 0.0  # seconds of training after which the run ends early; 0 = none
-    batch_size: int = 256
+    steps: int = option(5000, min=1)  # generator updates (one `train_step` each)
+    time_limit: float = option(0.0, min=0)  # seconds of training, then the run ends; 0 = none
+    batch_size: int = option(256, min=1)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # auto | fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler per optimizer). auto: bf16 for
     # large conv models where the hardware computes in bf16, else fp32; the run records its choice
-    precision: str = "auto"
-    threads: int = 0  # intra-op CPU threads; 0 = auto: 1 for small models (MLP, LSTM), else all
+    precision: str = option("auto", choices=PRECISIONS)
+    threads: int = option(0, min=0)  # intra-op CPU threads; 0 = auto: 1 for small models, else all
     channels_last: bool = False  # NHWC memory layout for conv nets and image batches
     compile: bool = False  # torch.compile each net (slow start, faster steps on some machines)
     sync_bn: bool = False  # batch norm over the global batch under torchrun (CUDA only)
-    on_nonfinite: str = "stop"  # a NaN/inf loss: stop, or rollback to the last good checkpoint
-    max_rollbacks: int = 3  # rollbacks allowed in one session before training stops
-    ema: float = 0.0  # decay of an exponential moving average of G; 0 turns it off
-    log_every: int = 50
-    sample_every: int = 500  # fixed-noise snapshots for the time-lapse
-    ckpt_every: int = 1000
-    keep_last: int = 3  # checkpoints kept on disk
-    eval_every: int = 0  # 0: evaluate only at the end
+    on_nonfinite: str = option("stop", choices=ON_NONFINITE)  # NaN/inf loss: stop, or rollback
+    max_rollbacks: int = option(3, min=0)  # rollbacks in one session before training stops
+    ema: float = option(0.0, min=0, below=1)  # decay of a moving average of G; 0: none
+    log_every: int = option(50, min=1)
+    sample_every: int = option(500, min=1)  # fixed-noise snapshots for the time-lapse
+    ckpt_every: int = option(1000, min=1)
+    keep_last: int = option(3, min=1)  # checkpoints kept on disk
+    eval_every: int = option(0, min=0)  # 0: evaluate only at the end
     metrics: list[str] = field(default_factory=list)  # empty: the data set's defaults
-    n_samples: int = 2500  # size of the fixed-noise snapshot and of evaluations
+    n_samples: int = option(2500, min=1)  # size of the fixed-noise snapshot and of evaluations
     progress: bool = True
     tensorboard: bool = True
     report: bool = True  # write report.html when training ends
 
     def validate(self) -> None:
-        for key in ("steps", "batch_size", "log_every", "sample_every", "ckpt_every", "n_samples"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(
-                    f"train.{key} must be a positive integer, got {getattr(self, key)}"
-                )
-        if self.threads < 0:
-            raise ConfigError(f"train.threads must be 0 (auto) or a number, got {self.threads}")
-        if self.keep_last < 1:
-            raise ConfigError(f"train.keep_last must be at least 1, got {self.keep_last}")
-        if self.time_limit < 0:
-            raise ConfigError("train.time_limit must be 0 (none) or a number of seconds")
-        if self.eval_every < 0:
-            raise ConfigError("train.eval_every must be 0 (only at the end) or positive")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-            )
-        if self.on_nonfinite not in ON_NONFINITE:
-            raise ConfigError(
-                f"train.on_nonfinite must be one of {', '.join(ON_NONFINITE)}, "
-                f"got {self.on_nonfinite!r}"
-            )
-        if self.max_rollbacks < 0:
-            raise ConfigError(f"train.max_rollbacks must be 0 or more, got {self.max_rollbacks}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"train.ema must be in [0, 1) (0 turns EMA off), got {self.ema}")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
 
