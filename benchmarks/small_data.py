@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from common import save, settings
 POLICY = "color,translation,cutout"
 # data set -> (its overrides, reference split for KID, what the reference is)
 CASES = {
-    "lfw-faces": ((), "train", "the 100 training faces (no test split)"),
-    "fashion-mnist": (("data.limit=500",), "test", "the full test split (10,000 images)"),
+    "lfw-faces": ((), "train", "the training faces: no test split"),
+    "fashion-mnist": (("data.limit=500",), "test", "images no run saw"),
 }
 MODEL = ("model.g_channels=64", "model.d_channels=64")  # as the fashion-dcgan preset
 QUICK_MODEL = ("model.g_channels=8", "model.d_channels=8", "model.z_dim=16")
@@ -90,7 +91,8 @@ def score(row: dict, data_name: str, args) -> dict:
     _, split, what = CASES[data_name]
     ex = inception()
     start = time.perf_counter()
-    n_ref = args.n_ref if split == "test" else len(data.images)
+    total = len(data.test[0]) if split == "test" else len(data.images)
+    n_ref = min(args.n_ref, total) if split == "test" else total
     real = real_features(data, ex, n_ref, split)
     gen = generated_features(model, ex, args.n, seed=0)
     mean, std, size = kid_from_features(gen, real, seed=0)
@@ -99,19 +101,20 @@ def score(row: dict, data_name: str, args) -> dict:
         "kid": mean,
         "kid_std": std,
         "kid_protocol": f"n_gen={len(gen)} (G_ema, seed 0) against {data_name} {split} "
-        f"n_ref={len(real)} ({what}); features={ex.name}; 100 subsets of {size}, poly3",
+        f"n_ref={len(real)} of {total} ({what}); features={ex.name}; 100 subsets of {size}, poly3",
         "score_s": round(time.perf_counter() - start, 1),
     }
 
 
 def step_cost(data: str, args, steps: int) -> dict:
-    """Seconds per train step of DCGAN on `data` without and with the augmentation, the two
-    models' steps interleaved in blocks in one process, so both see the same machine load."""
+    """Seconds per train step of DCGAN on `data` without and with the augmentation: the two
+    models' steps alternate in one process, so both see the same machine load, and the median
+    of each is taken, so a burst of another job's work on a shared machine does not count."""
     from gankit.config import resolve_config
     from gankit.data import build_data
     from gankit.models import build_model
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.cost_threads)
     extra, _, _ = CASES[data]
     models = {}
     for augment in ("", POLICY):
@@ -122,19 +125,19 @@ def step_cost(data: str, args, steps: int) -> dict:
         model = build_model(cfg.model, source.shape, data_info=source.info())
         model.start(cfg.train)
         models[augment] = (model, source)
-    spent = dict.fromkeys(models, 0.0)
-    block = max(1, steps // 5)
-    for rnd in range(6):  # the first round warms up and is not counted
+    times: dict[str, list[float]] = {k: [] for k in models}
+    for i in range(steps + 3):  # the first 3 of each warm up and are not counted
         for augment, (model, source) in models.items():
+            batch = source.batch(64)
             start = time.perf_counter()
-            for i in range(block):
-                model.train_step(source.batch(64), i)
-            if rnd:
-                spent[augment] += time.perf_counter() - start
-    per = {k: v / (5 * block) for k, v in spent.items()}
+            model.train_step(batch, i)
+            if i >= 3:
+                times[augment].append(time.perf_counter() - start)
+    per = {k: statistics.median(v) for k, v in times.items()}
     return {
         "data": data,
-        "steps_each": 5 * block,
+        "steps_each": steps,
+        "threads": torch.get_num_threads(),
         "s_per_step_plain": per[""],
         "s_per_step_augment": per[POLICY],
         "ratio": per[POLICY] / per[""],
@@ -164,7 +167,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "# Small data: DiffAugment against none (`benchmarks/small_data.py`)",
         "",
         f"Machine: {info['machine']}; torch {info['torch']}. Date: {info['date']}. DCGAN "
-        f"(64 channels, batch 64, EMA 0.999), {info['steps']} steps per run on "
+        f"({info['model']}, batch 64, EMA 0.999), {info['steps']} steps per run on "
         f"{info['threads']} thread(s), seed {info['seed']}, both runs of a data set identical "
         f'but for `model.augment` ("" against `{POLICY}`). Wall time of the invocation: '
         f"{info['total_wall_s'] / 60:.1f} min.",
@@ -172,8 +175,9 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "KID: gankit's (Inception features of the 2015-12-05 TF Inception-v3, unbiased MMD^2, "
         "cubic kernel, mean and std over 100 subsets; raw, not x1000; lower is better) of "
         f"{info['n']} samples of G_ema against: LFW, its 100 training faces (no test split "
-        "exists: a score of fitting those faces); Fashion-MNIST, the whole test split of 10,000 "
-        "images, which no run saw.",
+        "exists: a score of fitting those faces; 100 subsets of all 100 faces, so its std is 0); "
+        f"Fashion-MNIST, {info['n_ref']} images of the test split (all 10,000 in the benchmark), "
+        "which no run saw.",
         "",
         "| data | augment | KID | KID std | steps | train s | wall s | seed |",
         "|---|---|---|---|---|---|---|---|",
@@ -183,7 +187,12 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             f"| {r['data']} | `{r['augment'] or 'none'}` | {r['kid']:.4f} | {r['kid_std']:.4f} "
             f"| {r['steps']} | {r['train_s']:.0f} | {r['wall_s']:.0f} | {r['seed']} |"
         )
-    lines += ["", "Cost of the augmentation per train step (same process, steps interleaved):", ""]
+    lines += [
+        "",
+        "Cost of the augmentation per train step (one process, the two models' steps alternating, "
+        "median seconds per step):",
+        "",
+    ]
     lines += ["| data | s/step none | s/step augment | ratio |", "|---|---|---|---|"]
     for c in info["step_cost"]:
         lines.append(
@@ -206,6 +215,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", nargs="*", default=list(CASES), choices=list(CASES))
     ap.add_argument("--quick", action="store_true", help="tiny nets, 20 steps, not saved")
+    ap.add_argument("--cost-threads", type=int, default=1, help="threads of the cost steps")
     ap.add_argument("--cost-only", action="store_true", help="only the per-step cost, printed")
     ap.add_argument("--runs", type=Path, default=Path("/tmp/gankit-small-data-runs"))
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -219,8 +229,9 @@ def main() -> None:
     start = time.perf_counter()
     rows, costs = [], []
     for data in args.data:
-        costs.append(step_cost(data, args, 10 if args.quick else 50))
+        costs.append(step_cost(data, args, 10 if args.quick else 40))
         print(json.dumps(costs[-1]), flush=True)
+        torch.set_num_threads(args.threads)
         if args.cost_only:
             continue
         pair = []
@@ -233,7 +244,9 @@ def main() -> None:
         return
     info = settings(
         steps=args.steps,
+        model=", ".join(QUICK_MODEL if args.quick else MODEL),
         n=args.n,
+        n_ref=args.n_ref,
         threads=args.threads,
         seed=args.seed,
         step_cost=costs,
