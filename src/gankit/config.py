@@ -186,9 +186,19 @@ def _qualify(overrides: dict, schemas: dict[str, type]) -> dict:
     return out
 
 
+def _field_names(schema: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(schema)}
+
+
 def _unknown_key_message(key: str, schemas: dict[str, type]) -> str:
     allowed = [f"{s}.{f.name}" for s in SECTIONS for f in dataclasses.fields(schemas[s])]
-    return f"unknown config key {key!r}; allowed keys: {', '.join(allowed)}"
+    section, _, name = key.rpartition(".")
+    # an option of other models (model.augment: image models only) says whose it is
+    owners = []
+    if section in ("model", "") and name:
+        owners = [n for n in MODELS.names() if name in _field_names(MODELS.entry(n).config)]
+    whose = f" (an option of {', '.join(owners)}, not of this model)" if owners else ""
+    return f"unknown config key {key!r}{whose}; allowed keys: {', '.join(allowed)}"
 
 
 def _merge(base: dict, extra: dict) -> dict:

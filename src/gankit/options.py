@@ -27,10 +27,14 @@ def option(
     above: float | None = None,
     below: float | None = None,
     choices: tuple | None = None,
+    parts: tuple | None = None,
 ) -> Any:
     """A dataclass field with `default` and the rules its values must keep; a list or dict
-    default is copied for every instance."""
-    rules = {"min": min, "max": max, "above": above, "below": below, "choices": choices}
+    default is copied for every instance. `parts`: the value is a comma-separated list of
+    these names, or "" (none)."""
+    rules = {
+        "min": min, "max": max, "above": above, "below": below, "choices": choices, "parts": parts
+    }  # fmt: skip
     meta = {k: v for k, v in rules.items() if v is not None}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
@@ -44,6 +48,11 @@ def _broken_rule(value: Any, rules: dict) -> str | None:
         return "must be a finite number"
     if "choices" in rules and value not in rules["choices"]:
         return "must be one of " + ", ".join(str(c) for c in rules["choices"])
+    if "parts" in rules:
+        names = [p.strip() for p in str(value).split(",")] if str(value).strip() else []
+        if not all(n in rules["parts"] for n in names):
+            allowed = ", ".join(rules["parts"])
+            return f'must be a comma-separated list of {allowed} (or "" for none)'
     checks = (
         ("min", lambda v, b: v >= b, "at least"),
         ("max", lambda v, b: v <= b, "at most"),

@@ -120,6 +120,15 @@ class ImageSet(IndexedReference, DataSource):
         self.order.load_state_dict(state, self.cfg.name)
 
 
+def _subset(train: Split, limit: int, name: str) -> Split:
+    """`limit` training images, a fixed draw (REFERENCE_SEED) kept in their original order."""
+    n = len(train[0])
+    if limit > n:
+        raise ConfigError(f"data.limit is {limit}, but {name} has only {n} training images")
+    idx = fixed_permutation(n, REFERENCE_SEED)[:limit].sort().values
+    return train[0][idx], None if train[1] is None else train[1][idx]
+
+
 def image_size(default: int):
     """The `img_size` field of an image set's config: a square side of at least one pixel (a
     subclass that changes the default declares it again with this, keeping the rule)."""
@@ -134,6 +143,9 @@ class ImageConfig:
     img_size: int = image_size(28)  # square side in pixels; the native size unless set otherwise
     fit: str = option("resize", choices=FITS)  # pad: centre on black (img_size >= native size)
     flip: bool = False  # random horizontal flips, redrawn every epoch
+    # train on a fixed random subset of this many training images (the same for every seed, so
+    # runs compare on the same data); the test split stays whole; 0 = all
+    limit: int = option(0, min=0)
 
 
 def square_set(
@@ -147,6 +159,8 @@ def square_set(
 ) -> ImageSet:
     """An ImageSet of square images fitted to cfg.img_size."""
     check_options(cfg, "data")
+    if cfg.limit:
+        train = _subset(train, cfg.limit, cfg.name)
     side = min(train[0].shape[-2:])
     grown = cfg.fit == "resize" and side < cfg.img_size  # padding adds no pixels of its own
     extra = upscaled_info(len(train[0]) if grown else 0, side)

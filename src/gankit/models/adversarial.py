@@ -2,9 +2,10 @@
 family of `gankit.nn` and an `Objective` (loss, critic steps, clipping, penalties) as data.
 
 A config is made of parts: a nets part that builds (G, D) (`MLPNets`, `ConvNets`, ...), the
-`Objective`, `Optim` and `Named`. GAN, WGAN, WGAN-GP, cGAN, DCGAN, cDCGAN, hinge + SN and MuseGAN
-are registrations of `AdversarialGAN` with other parts and defaults (see gan.py, dcgan.py,
-musegan.py); Unrolled GAN and ProGAN subclass it for their own step and schedule.
+`Objective`, `Optim` and `Named`, and on image models `Augment` (DiffAugment: every image D sees
+goes through `augment`, see gankit.nn.augment). GAN, WGAN, WGAN-GP, cGAN, DCGAN, cDCGAN, hinge +
+SN and MuseGAN are registrations of `AdversarialGAN` with other parts and defaults (see gan.py,
+dcgan.py, musegan.py); Unrolled GAN and ProGAN subclass it for their own step and schedule.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ import torch
 from torch import Tensor, nn
 
 from gankit.batch import Batch, split_batch
-from gankit.errors import ConfigError
+from gankit.errors import CheckpointError, ConfigError
 from gankit.losses import Objective
 from gankit.models.base import GANModel, adam, set_requires_grad
+from gankit.nn.augment import diff_augment, policy_parts
+
+# added to train.seed for the augmentation's generator: a stream apart from the global one,
+# which train.seed itself seeds (the same seed would draw the same numbers in both)
+AUGMENT_SEED = 0x9E3779B97F4A7C15
 
 
 class AdversarialGAN(GANModel):
@@ -31,6 +37,14 @@ class AdversarialGAN(GANModel):
         if self.num_classes and self.pack != 1:
             raise ConfigError("model.pack must be 1 for a conditional model")
         self.nets["G"], self.nets["D"] = self.build_nets()
+        # DiffAugment (model.augment, image models only): its own generator, on the CPU so the
+        # draws are the same on every device; seeded by `start`, kept in the checkpoint
+        self.augment_policy = policy_parts(getattr(cfg, "augment", ""))
+        if self.augment_policy and len(self.data_shape) != 3:
+            raise ConfigError(
+                f"model.augment transforms images [C, H, W]; this data is {list(self.data_shape)}"
+            )
+        self.augment_rng = torch.Generator()
 
     def build_nets(self) -> tuple[nn.Module, nn.Module]:
         return self.cfg.build_nets(self.data_shape, self.num_classes)
@@ -50,6 +64,26 @@ class AdversarialGAN(GANModel):
 
         return {"G": make("G", cfg.lr_g), "D": make("D", cfg.lr_d)}
 
+    def start(self, train) -> None:
+        super().start(train)
+        self.augment_rng.manual_seed((train.seed + AUGMENT_SEED) % 2**64)
+
+    def training_state(self) -> dict:
+        state = super().training_state()
+        if self.augment_policy:
+            state["augment"] = self.augment_rng.get_state()
+        return state
+
+    def load_training_state(self, state: dict, path=None, weights_only: bool = False) -> None:
+        super().load_training_state(state, path, weights_only)
+        if self.augment_policy and not weights_only:
+            if "augment" not in state:
+                raise CheckpointError(
+                    f"checkpoint {path} has no state of model.augment's draws: the run began "
+                    "without augmentation; restore config.yaml's model.augment, or start a new run"
+                )
+            self.augment_rng.set_state(state["augment"])
+
     def check_run(self, train) -> None:
         if train.batch_size % self.pack:
             raise ConfigError(
@@ -67,9 +101,22 @@ class AdversarialGAN(GANModel):
         """G(z), or G(z, y) for a conditional model."""
         return self.nets["G"](z) if y is None else self.nets["G"](z, y)
 
-    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def judge(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """D(x), or D(x, y) for a conditional model: one score per sample (per pack)."""
         return self.nets["D"](x) if y is None else self.nets["D"](x, y)
+
+    def augment(self, x: Tensor) -> Tensor:
+        """x through fresh random transformations of model.augment (x itself when off); the
+        same for real and fake, differentiable, so G's step learns through them."""
+        ranks = self.engine.ranks
+        return diff_augment(x, self.augment_policy, self.augment_rng, ranks.rank, ranks.world)
+
+    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's scores of x as D sees images in the game: through `augment`, then `judge`.
+        Every D pass of the game comes here (real, fake, penalties; D's step and G's), so an
+        augmentation applies to all that D sees, as DiffAugment requires; labels pass as they
+        are."""
+        return self.judge(self.augment(x), y)
 
     def discriminate_pair(
         self, x_real: Tensor, x_fake: Tensor, y: Tensor | None = None

@@ -13,13 +13,14 @@ from gankit.errors import ConfigError
 from gankit.losses import Objective
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import ModelSpec, Optim
+from gankit.nn.augment import Augment
 from gankit.nn.conv import ConvNets
 from gankit.options import Named
 from gankit.registry import register_model
 
 
 @dataclass
-class ConvGANConfig(Objective, Optim, ConvNets, Named):
+class ConvGameConfig(Objective, Optim, ConvNets, Named):
     """DCGAN's nets, an objective and Adam (or RMSProp); the defaults are DCGAN's."""
 
     def validate(self) -> None:
@@ -28,6 +29,11 @@ class ConvGANConfig(Objective, Optim, ConvNets, Named):
             raise ConfigError(
                 "model.gp_lambda needs a critic without batch norm: set model.d_norm=layer or none"
             )
+
+
+@dataclass
+class ConvGANConfig(Augment, ConvGameConfig):
+    """The image models' ConvGameConfig: with DiffAugment (model.augment) for small data."""
 
 
 TINY = ("model.z_dim=8", "model.g_channels=8", "model.d_channels=8")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gankit.losses import Objective
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import ModelSpec, Optim
+from gankit.nn.augment import Augment
 from gankit.nn.mlp import MLPNets
 from gankit.options import Named, option
 from gankit.registry import register_model
@@ -22,6 +23,11 @@ class MLPGANConfig(Objective, Optim, MLPNets, Named):
 
     lr_g: float = option(1e-4, above=0.0)
     lr_d: float = option(1e-4, above=0.0)
+
+
+@dataclass
+class CGANConfig(Augment, MLPGANConfig):
+    """cGAN's: MLPGANConfig on images, with DiffAugment (model.augment) for small data."""
 
 
 TINY = ("model.z_dim=4", "model.g_hidden=16", "model.d_hidden=16", "model.g_layers=1",
@@ -56,7 +62,7 @@ register_model(
 
 register_model(
     "cgan",
-    config=MLPGANConfig,
+    config=CGANConfig,
     spec=ModelSpec(data_kind="image", default_data="mnist5k", conditional=True, tiny=TINY),
     defaults=dict(
         z_dim=100, g_hidden=512, g_layers=2, d_hidden=512, d_layers=2, lr_g=2e-4, lr_d=2e-4

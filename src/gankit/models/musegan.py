@@ -28,7 +28,7 @@ from gankit.batch import Batch, split_batch
 from gankit.errors import ConfigError
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import GANModel, ModelSpec
-from gankit.models.dcgan import ConvGANConfig
+from gankit.models.dcgan import ConvGameConfig
 from gankit.nn.conv import _norm, dcgan_init
 from gankit.nn.progressive import MinibatchStd
 from gankit.options import Named, option
@@ -144,7 +144,7 @@ class RollDiscriminator(nn.Module):
 
 
 @dataclass
-class MuseGANConfig(ConvGANConfig):
+class MuseGANConfig(ConvGameConfig):
     """DCGAN's options with MuseGAN's choices as defaults (WGAN-GP, 5 critic steps, no BN in D)
     and the nets of piano rolls."""
 

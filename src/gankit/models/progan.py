@@ -27,6 +27,7 @@ from gankit.errors import ConfigError, DataError
 from gankit.losses import Objective
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import ModelSpec, Optim
+from gankit.nn.augment import Augment
 from gankit.nn.conv import image_size
 from gankit.nn.progressive import EqualizedConv2d, EqualizedLinear, MinibatchStd, PixelNorm
 from gankit.options import Named, option
@@ -37,7 +38,7 @@ EMA_DECAY = 0.999  # the paper's G_ema; train.ema overrides it when set
 
 
 @dataclass
-class ProGANConfig(Objective, Optim, Named):
+class ProGANConfig(Augment, Objective, Optim, Named):
     """Progressive GAN; the target resolution is the data's (data.img_size, a power of two).
 
     The schedule counts real images shown to D: 4x4 trains for `stable_images`; each larger
@@ -281,7 +282,7 @@ class ProGAN(AdversarialGAN):
         check_native_size(data_info or {}, size, cfg.upscale)
         super().__init__(cfg, data_shape, num_classes, data_info, engine)
         self.enable_ema(EMA_DECAY)  # build_model sets train.ema's decay instead when given
-        self._level, self._alpha = 0, 1.0  # of the step in hand: generate/discriminate use them
+        self._level, self._alpha = 0, 1.0  # of the step in hand: generate/judge use them
 
     def build_nets(self) -> tuple[nn.Module, nn.Module]:
         cfg, channels = self.cfg, self.data_shape[0]
@@ -336,7 +337,7 @@ class ProGAN(AdversarialGAN):
     def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.nets["G"].synthesize(z, self._level, self._alpha)
 
-    def discriminate(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+    def judge(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.nets["D"](x, self._level, self._alpha)
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:

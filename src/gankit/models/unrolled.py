@@ -18,6 +18,7 @@ from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import Optim
 from gankit.models.dcgan import IMAGES
 from gankit.models.gan import POINTS
+from gankit.nn.augment import Augment
 from gankit.nn.conv import ConvNets
 from gankit.nn.mlp import MLPNets
 from gankit.options import Named, option
@@ -39,8 +40,8 @@ class UnrolledConfig(Unroll, Optim, MLPNets, Named):
 
 
 @dataclass
-class UnrolledDCGANConfig(Unroll, Optim, ConvNets, Named):
-    """DCGAN's nets and Adam settings with unrolling."""
+class UnrolledDCGANConfig(Augment, Unroll, Optim, ConvNets, Named):
+    """DCGAN's nets and Adam settings with unrolling (and DiffAugment, model.augment)."""
 
 
 def _adam_state(opt: torch.optim.Adam, p: Tensor) -> tuple[Tensor, Tensor, float]:
@@ -72,6 +73,8 @@ class UnrolledGAN(AdversarialGAN):
         create_graph = not self.cfg.first_order
         if not create_graph:
             x_fake = x_fake.detach()
+        # D's k steps see one augmentation of the batch (model.augment), as its own step would
+        x_real, x_fake = self.augment(x_real), self.augment(x_fake)
         separate = self.d_mixes_samples  # batch norm: never normalise real and fake together
         x_both, n_real = torch.cat([x_real, x_fake]), x_real.shape[0]
         for _ in range(self.cfg.unroll_steps):
@@ -97,7 +100,8 @@ class UnrolledGAN(AdversarialGAN):
         """G's non-saturating loss against the unrolled D, on the same real batch and z."""
         x_fake = self.nets["G"](z)
         weights = self.unrolled_d_params(x_real, x_fake)
-        return g_loss_nonsaturating(functional_call(self.nets["D"], weights, x_fake))
+        d_fake = functional_call(self.nets["D"], weights, self.augment(x_fake))
+        return g_loss_nonsaturating(d_fake)
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         G, D = self.nets["G"], self.nets["D"]
@@ -107,7 +111,7 @@ class UnrolledGAN(AdversarialGAN):
         self.update("G", loss_g, inputs=list(G.parameters()))
         with torch.no_grad():
             x_fake = G(self.noise(x_real.shape[0]))
-        loss_d = d_loss_bce(D(x_real), D(x_fake))
+        loss_d = d_loss_bce(D(self.augment(x_real)), D(self.augment(x_fake)))
         self.update("D", loss_d)
         return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}
 
