@@ -120,6 +120,11 @@ def meets_target(row: dict, n_modes: int) -> bool:
     )
 
 
+def meets_coverage(row: dict, n_modes: int) -> bool:
+    """Issue 17's first target: every mode in every seed with >= 90% high-quality samples."""
+    return all(r["modes"] == n_modes and r["hq_pct"] >= 90 for r in row["per_seed"])
+
+
 def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
     n_modes = {"ring": 8, "grid": 25}
     lines = [
@@ -134,7 +139,8 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
         "quality = within 3 std of the nearest centre; modes covered; reverse KL of the "
         "high-quality histogram against uniform. Mean ± standard error over seeds "
         f"{settings['seeds']}. Target: every mode in every seed, >= 98% high quality, reverse KL "
-        "<= 0.05, each run within 5 minutes.",
+        "<= 0.05, each run within 5 minutes (column \"target met\"); \"all modes, >= 90%\": every "
+        "mode in every seed with at least 90% high-quality samples.",
         "",
     ]
     for data in ("ring", "grid"):
@@ -142,18 +148,19 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
             f"## {data} ({n_modes[data]} modes, std {0.01 if data == 'ring' else 0.05})",
             "",
             "| preset | model | steps | modes | % high quality | reverse KL | wall s / run | "
-            "target met |",
-            "|---|---|---|---|---|---|---|---|",
+            "all modes, >= 90% | target met |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             if r["data"] != data:
                 continue
             ok = "yes" if meets_target(r, n_modes[data]) else "no"
+            covers = "yes" if meets_coverage(r, n_modes[data]) else "no"
             lines.append(
                 f"| `{r['preset']}` | {r['model']} | {r['steps']} "
                 f"| {r['modes']:.1f} ± {r['modes_se']:.1f} "
                 f"| {r['hq_pct']:.1f} ± {r['hq_pct_se']:.1f} "
-                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} | {ok} |"
+                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} | {covers} | {ok} |"
             )
         lines += ["", "Published (same protocol):", "", "| method | modes | % HQ | rev KL |"]
         lines.append("|---|---|---|---|")
