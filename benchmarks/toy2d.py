@@ -31,6 +31,7 @@ PRESETS = [
     "ring-gan-collapse",
     "ring-gan-pac2",
     "ring-gan-pac2-long",
+    "ring-gan-pac2-sharp",
     "ring-gan-r1",
     "ring-wgan",
     "ring-wgan-gp",
