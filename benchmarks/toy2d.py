@@ -24,15 +24,20 @@ from pathlib import Path
 import torch
 from common import gather, mean_se, merge_rows, save, settings
 
+from gankit.config import list_presets
+
 PRESETS = [
     "ring-gan",
     "ring-gan-collapse",
     "ring-gan-pac2",
     "ring-gan-pac2-long",
+    "ring-gan-pac2-sharp",
     "ring-gan-r1",
     "ring-wgan",
     "ring-wgan-gp",
+    "ring-wgan-gp-sharp",
     "ring-unrolled",
+    "ring-unrolled-sharp",
     "grid-gan",
     "grid-gan-long",
     "grid-wgan",
@@ -116,6 +121,11 @@ def meets_target(row: dict, n_modes: int) -> bool:
     )
 
 
+def meets_coverage(row: dict, n_modes: int) -> bool:
+    """Issue 17's first target: every mode in every seed with >= 90% high-quality samples."""
+    return all(r["modes"] == n_modes and r["hq_pct"] >= 90 for r in row["per_seed"])
+
+
 def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
     n_modes = {"ring": 8, "grid": 25}
     lines = [
@@ -130,7 +140,8 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
         "quality = within 3 std of the nearest centre; modes covered; reverse KL of the "
         "high-quality histogram against uniform. Mean ± standard error over seeds "
         f"{settings['seeds']}. Target: every mode in every seed, >= 98% high quality, reverse KL "
-        "<= 0.05, each run within 5 minutes.",
+        "<= 0.05, each run within 5 minutes (column \"target met\"); \"all modes, >= 90%\": every "
+        "mode in every seed with at least 90% high-quality samples.",
         "",
     ]
     for data in ("ring", "grid"):
@@ -138,25 +149,39 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
             f"## {data} ({n_modes[data]} modes, std {0.01 if data == 'ring' else 0.05})",
             "",
             "| preset | model | steps | modes | % high quality | reverse KL | wall s / run | "
-            "target met |",
-            "|---|---|---|---|---|---|---|---|",
+            "all modes, >= 90% | target met |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             if r["data"] != data:
                 continue
             ok = "yes" if meets_target(r, n_modes[data]) else "no"
+            covers = "yes" if meets_coverage(r, n_modes[data]) else "no"
             lines.append(
                 f"| `{r['preset']}` | {r['model']} | {r['steps']} "
                 f"| {r['modes']:.1f} ± {r['modes_se']:.1f} "
                 f"| {r['hq_pct']:.1f} ± {r['hq_pct_se']:.1f} "
-                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} | {ok} |"
+                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} | {covers} | {ok} |"
             )
         lines += ["", "Published (same protocol):", "", "| method | modes | % HQ | rev KL |"]
         lines.append("|---|---|---|---|")
         for name, m, hq, kl in PUBLISHED[data]:
             lines.append(f"| {name} | {m} | {hq} | {'' if kl is None else kl} |")
         lines.append("")
-    lines += ["## Per seed", "", "| preset | seed | modes | % HQ | rev KL | wall s |"]
+    lines += ["## What the presets use", ""]
+    lines += [
+        "Each preset's first comment line (as `gankit list presets` shows it). The `-sharp` "
+        "presets take the settings of the papers' 2-D experiments rather than their image ones "
+        "(WGAN-GP's lambda 0.1 instead of 10), a 3-layer G (half the samples stranded between "
+        "modes of a 2-layer one, measured on the ring) and the lever that sharpens the modes "
+        "most: learning rates falling linearly to 0 over the last part of the run "
+        "(`model.lr_decay_start`).",
+        "",
+    ]
+    described = list_presets()
+    for r in rows:
+        lines.append(f"- `{r['preset']}`: {described.get(r['preset'], '')}")
+    lines += ["", "## Per seed", "", "| preset | seed | modes | % HQ | rev KL | wall s |"]
     lines.append("|---|---|---|---|---|---|")
     for r in rows:
         for s in r["per_seed"]:
