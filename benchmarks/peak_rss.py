@@ -49,7 +49,7 @@ COMMANDS = [
     (
         "own photos progan",
         "train progan --data ./photos",
-        "--steps 20 --set model.stable_images=160 --set model.fade_images=160 --out r_pro",
+        "--steps 40 --set model.stable_images=160 --set model.fade_images=160 --out r_pro",
     ),
     (
         "pix2pix 256 own pairs",
