@@ -24,7 +24,7 @@ from gankit.data.pixels import (
     upscaled_info,
 )
 from gankit.data.sources import DataSource, IndexedReference
-from gankit.errors import ConfigError, DataError
+from gankit.errors import ConfigError
 from gankit.options import check_options, option
 
 __all__ = ["ImageConfig", "ImageSet", "Split", "square_set", "to_float"]
@@ -72,13 +72,7 @@ class ImageSet(IndexedReference, DataSource):
         return (x, self.labels[idx]) if self.num_classes else x
 
     def _split(self, split: str) -> Split:
-        if split == "train":
-            return self.images, self.labels
-        if split != "test":
-            raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
-        if self.test is None:
-            raise DataError(f"data set {self.cfg.name!r} has no test split; use split='train'")
-        return self.test
+        return self._pick(split, (self.images, self.labels), self.test)
 
     def _reference_order(self, split: str) -> Tensor:
         if split not in self._references:

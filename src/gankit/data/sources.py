@@ -11,7 +11,7 @@ from torch import Tensor
 
 from gankit.batch import Batch, move_batch, split_batch  # noqa: F401  (re-exported)
 from gankit.data.toy import check_mixture, grid_centers, load_points, ring_centers, sample_mixture
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, DataError
 from gankit.registry import register_dataset
 
 # reference samples a piece at a time: 1,024 RGB images of 256x256 in float are 0.8 GB
@@ -76,6 +76,16 @@ class IndexedReference:
 
     def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
         return self._reference_part(self._reference_order(split)[:n], split)
+
+    def _pick(self, split: str, train, test):
+        """`train` or `test` for the split named; one line for another name or no test split."""
+        if split == "train":
+            return train
+        if split != "test":
+            raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
+        if test is None:
+            raise DataError(f"data set {self.cfg.name!r} has no test split; use split='train'")
+        return test
 
     def reference_chunks(
         self, n: int, split: str = "train", chunk: int = REFERENCE_CHUNK

@@ -224,13 +224,7 @@ class StreamSet(IndexedReference, DataSource):
         return (x, y) if self.num_classes else x
 
     def _split(self, split: str) -> Dataset:
-        if split == "train":
-            return self.dataset
-        if split != "test":
-            raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
-        if self.test is None:
-            raise DataError(f"data set {self.cfg.name!r} has no test split; use split='train'")
-        return self.test
+        return self._pick(split, self.dataset, self.test)
 
     def _reference_order(self, split: str) -> Tensor:
         return fixed_permutation(len(self._split(split)), REFERENCE_SEED)
