@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -31,6 +33,16 @@ TINY = VECTOR_TINY + TRAIN_TINY
 TINY_TEXT = Path(__file__).parent / "data" / "tiny.txt"  # 20 short lines written for the tests
 TEXT_DATA = [f"data.path={TINY_TEXT}", "data.max_len=12", "data.tokenizer=whitespace"]
 TEXT_TINY = TEXT_DATA + list(MODELS.entry("seqgan").spec.tiny)
+
+
+def course_runner() -> ModuleType:
+    """docs/execute_course.py (a script, not part of the package) as a module: the tests run and
+    check the notebooks with the very code that writes the site's executed copies."""
+    path = Path(__file__).resolve().parents[1] / "docs" / "execute_course.py"
+    spec = importlib.util.spec_from_file_location("execute_course", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_jsb_json() -> Path:

@@ -1,35 +1,25 @@
 """The course notebooks (docs/course/*.py, jupytext percent format) run from top to bottom in a
-Jupyter kernel at tiny settings: a cell injected after each notebook's `parameters` cell
-shrinks what it names (steps, samples), so a broken notebook fails CI in seconds, not minutes.
+Jupyter kernel at tiny settings: docs/execute_course.py's tiny cell, injected after each
+notebook's `parameters` cell, shrinks what it names (steps, samples), so a broken notebook fails
+CI in seconds, not minutes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+
+from .conftest import course_runner
 
 pytestmark = pytest.mark.slow
 
-COURSE = Path(__file__).resolve().parent.parent / "docs" / "course"
-NOTEBOOKS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
-# values a notebook's parameters may take at tiny settings; only those it defines are set
-TINY = {"STEPS": 20, "N_SAMPLES": 200, "SEEDS": [0]}
-
-
-def tiny_cell() -> str:
-    return (
-        "# injected by tests/test_course.py: tiny settings\n"
-        "TINY = True\n"
-        f"globals().update({{k: v for k, v in {TINY!r}.items() if k in globals()}})"
-    )
+course = course_runner()
 
 
 def test_every_notebook_has_parameters_what_to_look_at_and_an_exercise():
     import jupytext
 
-    assert NOTEBOOKS
-    for path in NOTEBOOKS:
+    assert course.NOTEBOOKS
+    for path in course.NOTEBOOKS:
         nb = jupytext.read(path)
         tags = [c.metadata.get("tags", []) for c in nb.cells]
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -37,18 +27,8 @@ def test_every_notebook_has_parameters_what_to_look_at_and_an_exercise():
         assert "What to look at" in text and "Try this" in text, path.name
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", course.NOTEBOOKS, ids=[p.stem for p in course.NOTEBOOKS])
 def test_notebook_runs_at_tiny_settings(path, tmp_path, monkeypatch):
-    import jupytext
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = jupytext.read(path)
-    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(tiny_cell()))
-    monkeypatch.chdir(tmp_path)  # runs/ and anything else a notebook writes land here
+    nb = course.read_notebook(path, tiny=True)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()  # the kernel inherits this process's environment
+    course.execute(nb, tmp_path, timeout=600)  # raises on the first cell that fails

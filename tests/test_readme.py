@@ -54,6 +54,12 @@ ELSEWHERE = {
     "python -m pytest": ".ci/run runs this line as it stands (the fast tests)",
     "python -m pytest -m slow": ".ci/run runs this line as it stands (this test among them)",
     "python -m pytest tests/test_contract.py -k lsgan": "the fast suite runs test_contract.py",
+    'pip install ".[course]"': ".ci/run installs it: the dev extra holds the course extra",
+    "jupyter lab docs/course": "tests/test_site.py opens and saves every notebook through "
+    "jupytext's contents manager, as JupyterLab does",
+    'pip install -e ".[docs]"': ".ci/run installs it: the dev extra holds the docs extra",
+    "mkdocs serve": ".ci/run runs `mkdocs build --strict`, the site mkdocs serve serves; "
+    "tests/test_site.py builds it too and checks its pages",
 }
 
 FEW_STEPS = [
@@ -152,7 +158,8 @@ def test_every_readme_command_is_run_somewhere():
     stale = set(ELSEWHERE) - {c for _, _, c in commands}
     assert not stale, f"ELSEWHERE names commands the README no longer has: {sorted(stale)}"
     ci = CI.read_text().splitlines()  # the lines ELSEWHERE counts on
-    assert {'pip install -q -e ".[dev]" && python -m pytest', "python -m pytest -m slow"} <= set(ci)
+    ci_lines = {'pip install -q -e ".[dev]" && python -m pytest', "python -m pytest -m slow"}
+    assert ci_lines | {"mkdocs build --strict"} <= set(ci)
 
 
 @pytest.mark.parametrize("block", LISTINGS, ids=[b.listing for b in LISTINGS])

@@ -69,7 +69,7 @@ def g_loss_minimax(d_fake: Tensor) -> Tensor:
 
     This is the game as written in the paper. When D confidently rejects fakes (d_fake << 0),
     log(1 - sigmoid(x)) is flat and its gradient -sigmoid(x) vanishes, so G learns nothing early
-    in training; prefer :func:`g_loss_nonsaturating` in practice.
+    in training; prefer `g_loss_nonsaturating` in practice.
     """
     # log(1 - sigmoid(x)) = log(sigmoid(-x)) = -softplus(x); softplus is evaluated stably by
     # torch (linear for large x), whereas log(1 - sigmoid(x)) would give log(0) for x >~ 17.
@@ -96,7 +96,7 @@ def d_loss_wasserstein(d_real: Tensor, d_fake: Tensor) -> Tensor:
 
     d_real, d_fake: critic scores of any shape. Returns a scalar. The critic minimises this, so
     its negative, mean(d_real) - mean(d_fake), is the Wasserstein-1 estimate (valid only if the
-    critic is kept ~1-Lipschitz, e.g. by weight clipping or :func:`gradient_penalty`).
+    critic is kept ~1-Lipschitz, e.g. by weight clipping or `gradient_penalty`).
     """
     return d_fake.mean() - d_real.mean()
 
