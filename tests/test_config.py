@@ -82,7 +82,8 @@ def test_parse_overrides_nests_and_parses_yaml_values():
 def test_train_fields_a_config_leaves_out_take_their_defaults():
     # e.g. a run's config.yaml written before a train field existed
     cfg = resolve_config({"model": {"name": "gan"}, "data": {"name": "ring"}, "train": {"seed": 7}})
-    assert cfg.train == TrainConfig(seed=7)
+    # ... and 2-D points, cheap to score, are evaluated at every snapshot
+    assert cfg.train == TrainConfig(seed=7, eval_every=TrainConfig().sample_every)
 
 
 def test_own_yaml_file_as_preset(tmp_path):

@@ -45,7 +45,8 @@ class TrainConfig:
     sample_every: int = option(500, min=1)  # fixed-noise snapshots for the time-lapse
     ckpt_every: int = option(1000, min=1)
     keep_last: int = option(3, min=1)  # checkpoints kept on disk
-    eval_every: int = option(0, min=0)  # 0: evaluate only at the end
+    # 0: evaluate only at the end; 2-D data (kind points) defaults to train.sample_every
+    eval_every: int = option(0, min=0)
     metrics: list[str] = field(default_factory=list)  # empty: the data set's defaults
     n_samples: int = option(2500, min=1)  # size of the fixed-noise snapshot and of evaluations
     progress: bool = True
@@ -242,6 +243,9 @@ def resolve_config(
     merged.setdefault("model", {})["name"] = model_name
     if entries["model"].spec.batch_size:  # the model's own default, under preset and --set
         merged.setdefault("train", {}).setdefault("batch_size", entries["model"].spec.batch_size)
+    if entries["data"].spec == "points":  # their metrics are cheap: score every snapshot
+        train = merged.setdefault("train", {})
+        train.setdefault("eval_every", train.get("sample_every", TrainConfig().sample_every))
     merged.setdefault("data", {})["name"] = data_name
     # each entry's own defaults (wgan: RMSProp, clipping ...) under the preset and overrides
     defaults = {s: entries[s].make_config() for s in ("model", "data")}

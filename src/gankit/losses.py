@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 from gankit.options import option
 
 __all__ = [
+    "EQUILIBRIUM",
     "LOSSES",
     "Objective",
     "r1_penalty",
@@ -22,6 +24,7 @@ __all__ = [
     "d_loss_hinge",
     "d_loss_ls",
     "d_loss_wasserstein",
+    "d_means",
     "epsilon_drift",
     "g_loss_hinge",
     "g_loss_ls",
@@ -216,6 +219,31 @@ G_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 # --------------------------------------------------------------------------------------------
+# The equilibrium: G's samples match the data, and D can do no better than a coin
+# --------------------------------------------------------------------------------------------
+
+# The logged losses at the equilibrium of each game, where p_g = p_data and D is the same
+# everywhere: D(x) = 1/2 in BCE and least squares (logit 0), any score in [-1, 1] in hinge.
+# D's BCE is the sum over its real and fake batch: ln 2 + ln 2 = ln 4. Hinge's G loss and both
+# Wasserstein losses have no such value (a critic's scores may shift by any constant).
+EQUILIBRIUM: dict[str, dict[str, float]] = {
+    "nonsaturating": {"loss/D": math.log(4), "loss/G": math.log(2)},  # -log 1/2
+    "minimax": {"loss/D": math.log(4), "loss/G": -math.log(2)},  # log(1 - 1/2)
+    "ls": {"loss/D": 0.25, "loss/G": 0.125},  # 0.5 (1/2 - 1)^2 + 0.5 (1/2)^2; 0.5 (1/2 - 1)^2
+    "hinge": {"loss/D": 2.0},  # relu(1 - s) + relu(1 + s) = 2 for every s in [-1, 1]
+}
+
+
+def d_means(d_real: Tensor, d_fake: Tensor) -> dict[str, Tensor]:
+    """D's mean probability that its real and its fake batch are real, as logs `d/real` and
+    `d/fake` (both 1/2 at the equilibrium), from BCE logits of any shape already computed."""
+    return {
+        "d/real": torch.sigmoid(d_real.detach().float()).mean(),
+        "d/fake": torch.sigmoid(d_fake.detach().float()).mean(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # The objective of a game, as data
 # --------------------------------------------------------------------------------------------
 
@@ -251,9 +279,9 @@ class Objective:
         """D's loss on its scores of a real and a fake batch, with the penalties that are on,
         and extra logs. `critic` scores new inputs (for the gradient penalty); for R1, x_real
         must have required grad when d_real was computed."""
-        kind = "bce" if self.loss in ("nonsaturating", "minimax") else self.loss
+        kind = "bce" if self.probabilities else self.loss
         loss = D_LOSSES[kind](d_real, d_fake)
-        logs = {}
+        logs = d_means(d_real, d_fake) if self.probabilities else {}
         if self.loss == "wasserstein":  # the critic's estimate of W(P_r, P_g)
             logs["wdist"] = (d_real.mean() - d_fake.mean()).detach()
         if self.gp_lambda:
@@ -272,6 +300,25 @@ class Objective:
 
     def g_loss(self, d_fake: Tensor) -> Tensor:
         return G_LOSSES[self.loss](d_fake)
+
+    @property
+    def probabilities(self) -> bool:
+        """D's sigmoid is a probability that x is real (BCE games); a critic's score is not."""
+        return self.loss in ("nonsaturating", "minimax")
+
+    def verdict(self, scores: Tensor) -> Tensor:
+        """D's raw scores as a reader takes them: probabilities in a BCE game, else as they are."""
+        return torch.sigmoid(scores) if self.probabilities else scores
+
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        """The logged losses' values at the equilibrium (EQUILIBRIUM), where they have one. A
+        gradient penalty or drift term, added to loss/D, is not 0 there, so D's value is left
+        out with them; R1 is 0 there (D is flat at 1/2 on the data) and leaves it as it is."""
+        values = dict(EQUILIBRIUM.get(self.loss, {}))
+        if self.gp_lambda or self.drift:
+            values.pop("loss/D", None)
+        return values
 
     @torch.no_grad()
     def after_d_step(self, D: nn.Module) -> None:

@@ -105,6 +105,18 @@ class AdversarialGAN(GANModel):
         """D(x), or D(x, y) for a conditional model: one score per sample (per pack)."""
         return self.nets["D"](x) if y is None else self.nets["D"](x, y)
 
+    @torch.no_grad()
+    def verdict(self, x: Tensor) -> Tensor:
+        """D's verdict on each sample of x [N, ...] -> [N], as the report draws it (no
+        augmentation): the probability that it is real in a BCE game, the critic's score
+        otherwise. With PacGAN's pack m, each sample is judged as a pack of m copies of itself."""
+        scores = self.judge(x.repeat_interleave(self.pack, 0))
+        return self.objective.verdict(scores.float().reshape(x.shape[0]))
+
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        return self.objective.equilibrium
+
     def augment(self, x: Tensor) -> Tensor:
         """x through fresh random transformations of model.augment (x itself when off); the
         same for real and fake, differentiable, so G's step learns through them."""

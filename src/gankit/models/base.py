@@ -136,6 +136,12 @@ class GANModel(nn.Module):
         `samples/phase_NAME` at the end of each."""
         return ""
 
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        """Log key -> the value that loss takes at the game's equilibrium, where G's samples
+        match the data (the report draws them on the loss curves); {} where none is known."""
+        return {}
+
     def fixed_inputs(self, data, n: int, generator: torch.Generator) -> Tensor:
         """What the Trainer's snapshots feed `sample(z=...)` at every snapshot: noise here; a
         translator takes held-out inputs from `data` instead."""

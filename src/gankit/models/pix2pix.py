@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gankit.errors import ConfigError, GankitError
-from gankit.losses import d_loss_bce, g_loss_nonsaturating
+from gankit.losses import EQUILIBRIUM, d_loss_bce, d_means, g_loss_nonsaturating
 from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
 from gankit.models.translator import Translator, as_channels, check_patch_size
 from gankit.nn.translation import NORMS, PatchDiscriminator, UNetGenerator
@@ -80,6 +80,13 @@ class Pix2Pix(Translator):
             "D": adam(self.nets["D"].parameters(), self.cfg.lr_d, betas),
         }
 
+    @property
+    def equilibrium(self) -> dict[str, float]:
+        """D's halved BCE at D = 1/2; G's loss holds the L1 term too, so it has no such value."""
+        return (
+            {"loss/D": 0.5 * EQUILIBRIUM["nonsaturating"]["loss/D"]} if self.cfg.gan_weight else {}
+        )
+
     def train_step(self, batch, step: int) -> dict[str, Tensor]:
         a, b = batch  # [B, C_a, H, W], [B, C_b, H, W]
         cfg, D = self.cfg, self.nets["D"]
@@ -90,7 +97,7 @@ class Pix2Pix(Translator):
             d_real, d_fake = D(torch.cat([a, b], 1)), D(torch.cat([a, fake.detach()], 1))
             loss_d = 0.5 * d_loss_bce(d_real, d_fake)  # halved, as the paper slows D down
             self.update("D", loss_d)
-            logs["loss/D"] = loss_d.detach()
+            logs = {"loss/D": loss_d.detach(), **d_means(d_real, d_fake)}
         set_requires_grad(D, False)
         l1 = F.l1_loss(fake, b)
         loss_g = cfg.lambda_l1 * l1

@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from gankit.batch import Batch, split_batch
-from gankit.losses import d_loss_bce, g_loss_nonsaturating
+from gankit.losses import d_loss_bce, d_means, g_loss_nonsaturating
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import Optim
 from gankit.models.dcgan import IMAGES
@@ -111,9 +111,10 @@ class UnrolledGAN(AdversarialGAN):
         self.update("G", loss_g, inputs=list(G.parameters()))
         with torch.no_grad():
             x_fake = G(self.noise(x_real.shape[0]))
-        loss_d = d_loss_bce(D(self.augment(x_real)), D(self.augment(x_fake)))
+        d_real, d_fake = D(self.augment(x_real)), D(self.augment(x_fake))
+        loss_d = d_loss_bce(d_real, d_fake)
         self.update("D", loss_d)
-        return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach()}
+        return {"loss/D": loss_d.detach(), "loss/G": loss_g.detach(), **d_means(d_real, d_fake)}
 
 
 register_model(

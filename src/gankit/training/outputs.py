@@ -82,7 +82,7 @@ class Outputs:
         save_final_pictures(self.model, self.data, self.run.path / "pictures", self.cfg.train.seed)
         if self.cfg.train.report:
             bar.note("writing report.html")
-            write_report(self.run.path)
+            write_report(self.run.path, self.model)
         bar.note("done")
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from gankit.config import ExperimentConfig, load_config_file
@@ -12,6 +13,7 @@ from gankit.training.checkpoint import list_checkpoints
 
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
+RESUMES = "resumes.jsonl"  # one row per resume: kept apart, so resumed and straight runs log alike
 
 
 class RunDir:
@@ -22,6 +24,7 @@ class RunDir:
 
     config = property(lambda self: self.path / CONFIG)
     metrics = property(lambda self: self.path / METRICS)
+    resumes = property(lambda self: self.path / RESUMES)
     checkpoints = property(lambda self: self.path / "checkpoints")
     samples = property(lambda self: self.path / "samples")
     tensorboard = property(lambda self: self.path / "tb")
@@ -95,12 +98,23 @@ class RunDir:
         with open(self.metrics, "a") as f:
             f.write(json.dumps(row) + "\n")
 
-    def truncate_metrics(self, step: int) -> None:
-        """Drops rows logged after `step` (and half lines): a resumed run logs those again."""
+    def truncate_metrics(self, step: int) -> int:
+        """Drops rows logged after `step` (and half lines): a resumed run logs those again.
+        Returns the last step logged before (`step` when nothing was logged after it)."""
         from gankit.viz import read_metrics
 
-        keep = [r for r in read_metrics(self.metrics) if _step_of(r) <= step]
+        rows = read_metrics(self.metrics)
+        keep = [r for r in rows if _step_of(r) <= step]
         write_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in keep))
+        return max([step, *(r["step"] for r in rows if isinstance(r.get("step"), int))])
+
+    def record_resume(self, step: int, stopped_at: int, steps: int, elapsed: float) -> None:
+        """Appends a row to resumes.jsonl: the step a session resumed from, the last step the
+        session before had logged, the steps now planned, the training time so far and when."""
+        at = datetime.now().isoformat(timespec="seconds")
+        row = {"step": step, "stopped_at": stopped_at, "steps": steps, "elapsed": elapsed, "at": at}
+        with open(self.resumes, "a") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 def _step_of(row: dict) -> float:

@@ -88,6 +88,7 @@ class Trainer:
         self.model.start(t)  # e.g. a growth schedule that train.steps cannot finish
         self.out = Outputs(cfg, run, self.model, self.data, self.data_info, self.ranks.is_main)
         self.step, self.elapsed, self.rollbacks = 0, 0.0, 0  # elapsed: over all sessions
+        self.resumed: tuple[int, int] | None = None  # (from step, last step logged before)
         self.results: dict[str, float] = {}
 
     # ------------------------------------------------------------ state
@@ -123,7 +124,7 @@ class Trainer:
             # to the CPU first: RNG states must stay there; load_state_dict moves the rest
             self.load_state_dict(load_checkpoint(path, map_location="cpu"))
         if self.ranks.is_main:
-            self.run.truncate_metrics(self.step)
+            self.resumed = (self.step, self.run.truncate_metrics(self.step))
         return self.step
 
     def save(self) -> None:
@@ -227,6 +228,9 @@ class Trainer:
         t, main = self.cfg.train, self.ranks.is_main
         if main:
             self.run.data_info.write_text(json.dumps(self.data_info))
+        if main and self.resumed is not None:  # recorded once training goes on, not before
+            self.run.record_resume(*self.resumed, t.steps, self.elapsed)
+            self.resumed = None
         self._time_up = bool(t.time_limit and self.elapsed >= t.time_limit)
         self.clock = time.perf_counter() - self.elapsed
         show = t.progress and main

@@ -17,7 +17,14 @@ from PIL import Image
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["save_snapshot", "timelapse", "loss_curves", "read_metrics", "list_snapshots"]
+__all__ = [
+    "eval_curves",
+    "list_snapshots",
+    "loss_curves",
+    "read_metrics",
+    "save_snapshot",
+    "timelapse",
+]
 
 _DOT_COLOR = "#1f5fa8"
 _CENTER_COLOR = "#d62728"
@@ -393,40 +400,121 @@ def _robust_ylim(ax, all_vals: list[np.ndarray]) -> None:
         ax.set_ylim(lo - pad, hi + pad)
 
 
-def loss_curves(rows: list[dict], path: Path) -> bool:
-    """Plot every `loss/*` key against step, and the `wdist` estimate in a second panel.
+def _panel(ax, title: str, ylabel: str, resumes: Sequence[int]) -> None:
+    """Titles, grid and a dotted line at every step a stopped run resumed from."""
+    for i, step in enumerate(resumes):
+        ax.axvline(
+            step, color="0.45", linestyle=":", linewidth=1, label="resumed" if not i else None
+        )
+    ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, linewidth=0.4, alpha=0.5)
+
+
+def _reference(ax, value: float, label: str, color: str) -> None:
+    """A dashed horizontal line, kept in view when the y axis was zoomed to the curves."""
+    ax.axhline(value, color=color, linestyle="--", linewidth=1.1, alpha=0.8, label=label)
+    lo, hi = ax.get_ylim()
+    pad = 0.05 * (max(hi, value) - min(lo, value))
+    ax.set_ylim(min(lo, value - pad), max(hi, value + pad))
+
+
+def loss_curves(
+    rows: list[dict],
+    path: Path,
+    equilibrium: dict[str, float] | None = None,
+    resumes: Sequence[int] = (),
+) -> bool:
+    """Plot every `loss/*` key against step, with its `equilibrium` value (log key -> value)
+    dashed; D's mean verdicts `d/real` and `d/fake` with their equilibrium 1/2 in a second panel
+    and the `wdist` estimate in a third, when logged; a dotted line at each step in `resumes`.
 
     Returns False, writing nothing, when no row has a numeric loss or wdist.
     """
     keys = sorted({k for r in rows for k in r if isinstance(k, str) and k.startswith("loss/")})
     losses = {k: s for k in keys if len((s := _series(rows, k))[0])}
+    verdicts = {k: s for k in ("d/real", "d/fake") if len((s := _series(rows, k))[0])}
     wdist = _series(rows, "wdist")
     has_w = len(wdist[0]) > 0
     if not losses and not has_w:
         return False
 
-    panels = int(bool(losses)) + int(has_w)
-    fig = Figure(figsize=(6.2 * panels, 3.8), dpi=100)
-    axes = fig.subplots(1, panels, squeeze=False)[0]
+    panels = int(bool(losses)) + int(bool(verdicts)) + int(has_w)
+    fig = Figure(figsize=(6.2 if panels == 1 else 5.2 * panels, 3.8), dpi=100)
+    axes = iter(fig.subplots(1, panels, squeeze=False)[0])
     colors = [f"C{i}" for i in range(10)]
     if losses:
-        ax = axes[0]
+        ax = next(axes)
+        _panel(ax, "losses", "loss", resumes)
         for i, (k, (s, v)) in enumerate(losses.items()):
             _plot_series(ax, s, v, k.removeprefix("loss/"), colors[i % len(colors)])
         _robust_ylim(ax, [v for _, v in losses.values()])
-        ax.set_title("losses")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.grid(True, linewidth=0.4, alpha=0.5)
+        for i, (k, _) in enumerate(losses.items()):
+            if k in (equilibrium or {}):
+                value = equilibrium[k]
+                label = f"{k.removeprefix('loss/')} at equilibrium ({value:.3f})"
+                _reference(ax, value, label, colors[i % len(colors)])
+        ax.legend(fontsize=8, loc="best")
+    if verdicts:
+        ax = next(axes)
+        _panel(ax, "D's mean verdict: P(real)", "mean D(x)", resumes)
+        for (k, (s, v)), color in zip(verdicts.items(), ("C2", "C3"), strict=False):
+            _plot_series(ax, s, v, k.replace("d/", "D(") + ")", color)
+        _reference(ax, 0.5, "equilibrium (1/2)", "0.3")
+        ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=8, loc="best")
     if has_w:
-        ax = axes[-1]
+        ax = next(axes)
+        _panel(ax, "Wasserstein estimate (critic)", "W estimate", resumes)
         _plot_series(ax, wdist[0], wdist[1], "wdist", "C4")
         _robust_ylim(ax, [wdist[1]])
-        ax.set_title("Wasserstein estimate (critic)")
-        ax.set_xlabel("step")
-        ax.set_ylabel("W estimate")
-        ax.grid(True, linewidth=0.4, alpha=0.5)
     fig.tight_layout()
+    _save_fig(fig, path)
+    return True
+
+
+def _curve_keys(rows: list[dict]) -> list[str]:
+    """Numeric `eval/*` keys evaluated at two steps or more, without spreads and per-class
+    breakdowns (class_acc/7): the ones worth a curve."""
+    keys = sorted({k for r in rows for k in r if isinstance(k, str) and k.startswith("eval/")})
+    return [
+        k
+        for k in keys
+        if "/" not in k.removeprefix("eval/")
+        and not k.endswith("_std")
+        and len(_series(rows, k)[0]) >= 2
+    ]
+
+
+def eval_curves(
+    rows: list[dict],
+    path: Path,
+    totals: dict[str, float] | None = None,
+    resumes: Sequence[int] = (),
+) -> bool:
+    """Plot each evaluation key against step, one panel each; `totals` (key without `eval/` ->
+    its best value, e.g. {"modes": 8}) adds a dashed line at it. False (nothing written) when
+    no key was evaluated twice."""
+    keys = sorted(_curve_keys(rows), key=lambda k: k != "eval/modes")  # the headline first
+    if not keys:
+        return False
+    nrows, ncols = _grid_shape(len(keys))
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows), dpi=100, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).flat
+    for ax, key in zip(axes, keys + [""] * (nrows * ncols - len(keys)), strict=True):
+        if not key:
+            ax.set_axis_off()
+            continue
+        name = key.removeprefix("eval/")
+        _panel(ax, name, name, resumes)
+        steps, vals = _series(rows, key)
+        ax.plot(steps, vals, color="C0", marker="o", markersize=3, linewidth=1.2, label=name)
+        if vals.min() >= 0:  # scores of this kind are >= 0: show how far from 0 they are
+            ax.set_ylim(bottom=0)
+        if name in (totals or {}):
+            _reference(ax, totals[name], f"all {totals[name]:g}", "C3")
+        if name in (totals or {}) or resumes:
+            ax.legend(fontsize=8, loc="best")
     _save_fig(fig, path)
     return True

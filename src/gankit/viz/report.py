@@ -7,6 +7,7 @@ import html
 import json
 import math
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,18 @@ from typing import Any
 import numpy as np
 import yaml
 
-from gankit.errors import RunError
+from gankit.errors import GankitError, RunError
 from gankit.files import write_atomic
-from gankit.viz.plots import list_snapshots, loss_curves, read_metrics, save_snapshot, timelapse
+from gankit.metrics.meanings import meaning
+from gankit.training.run import RESUMES
+from gankit.viz.plots import (
+    eval_curves,
+    list_snapshots,
+    loss_curves,
+    read_metrics,
+    save_snapshot,
+    timelapse,
+)
 
 __all__ = ["write_report"]
 
@@ -109,6 +119,39 @@ def _read_centers(info: dict) -> np.ndarray | None:
     return c.reshape(-1, 2) if c.size and c.size % 2 == 0 else None
 
 
+@dataclass
+class _Game:
+    """What the report knows of the run beyond its files: the model (from the latest
+    checkpoint; None before the first, or for a run gankit cannot rebuild), the losses' values
+    at the equilibrium, the best count of each counting metric and the steps it resumed at."""
+
+    model: Any = None
+    equilibrium: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, float] = field(default_factory=dict)  # {"modes": 8}
+    resumes: list[int] = field(default_factory=list)
+
+
+def _load_model(run_dir: Path) -> Any:
+    from gankit.api import load_run
+
+    try:
+        return load_run(run_dir, with_data=False)[0]
+    except GankitError:  # no checkpoint yet, or a folder only partly a run: no model parts
+        return None
+
+
+def _read_game(run_dir: Path, model: Any, info: dict, resumes: list[dict]) -> _Game:
+    model = model if model is not None else _load_model(run_dir)
+    centers = _read_centers(info)
+    total = len(centers) if centers is not None else info.get("modes")  # Stacked MNIST: 1000
+    return _Game(
+        model=model,
+        equilibrium=dict(model.equilibrium) if model is not None else {},
+        totals={"modes": total} if _is_number(total) else {},
+        resumes=[r["step"] for r in resumes if _is_number(r.get("step"))],
+    )
+
+
 def _name(cfg: dict, section: str) -> str:
     sub = cfg.get(section)
     if isinstance(sub, dict) and sub.get("name") is not None:
@@ -120,7 +163,7 @@ def _name(cfg: dict, section: str) -> str:
 # sections
 
 
-def _summary(cfg: dict, rows: list[dict]) -> str:
+def _summary(cfg: dict, rows: list[dict], game: _Game) -> str:
     steps = [r["step"] for r in rows if _is_number(r.get("step"))]
     times = [r["time"] for r in rows if _is_number(r.get("time"))]
     final: dict[str, Any] = {}
@@ -142,7 +185,13 @@ def _summary(cfg: dict, rows: list[dict]) -> str:
     cards.append(("wall time", _esc(_fmt_duration(times[-1])) if times else "&ndash;"))
     for k in sorted(final, key=lambda k: (k == "wdist", k)):
         label = "final " + (k.removeprefix("loss/") + " loss" if k.startswith("loss/") else k)
-        cards.append((_esc(label), _fmt(final[k])))
+        value = _fmt(final[k])
+        if k in game.equilibrium:
+            value += f' <span class="of">equilibrium {_fmt(game.equilibrium[k])}</span>'
+        cards.append((_esc(label), value))
+    modes = [r["eval/modes"] for r in rows if _is_number(r.get("eval/modes"))]
+    if modes:
+        cards.append(("modes covered", _with_total("eval/modes", modes[-1], game)))
     if "seed" in train:
         cards.append(("seed", _esc(train["seed"])))
 
@@ -163,7 +212,13 @@ def _summary(cfg: dict, rows: list[dict]) -> str:
     return "\n".join(parts)
 
 
-def _eval_tables(rows: list[dict]) -> str:
+def _with_total(key: str, value: Any, game: _Game) -> str:
+    """A value for a table or card, with its total when it is a count of modes: `8 / 8`."""
+    total = game.totals.get(key.removeprefix("eval/"))
+    return _fmt(value) + (f' <span class="of">/ {_fmt(total)}</span>' if total else "")
+
+
+def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> str:
     eval_rows = [r for r in rows if any(isinstance(k, str) and k.startswith("eval/") for k in r)]
     if not eval_rows:
         return _note("No evaluation yet.")
@@ -172,18 +227,25 @@ def _eval_tables(rows: list[dict]) -> str:
         for k, v in r.items():
             if isinstance(k, str) and k.startswith("eval/") and v is not None:
                 latest[k] = (v, r.get("step"))
-    keys = sorted(latest)
-    out = [
-        '<table class="kv"><thead><tr><th>metric</th><th>value</th><th>at step</th></tr></thead>'
-    ]
-    out.append("<tbody>")
+    keys = sorted(latest, key=lambda k: (k != "eval/modes", k))  # the headline first
+    out = ['<table class="kv"><thead><tr><th>metric</th><th>value</th><th>at step</th>']
+    out.append("<th>what it means</th></tr></thead><tbody>")
     for k in keys:
         v, s = latest[k]
         out.append(
-            f"<tr><td>{_esc(k.removeprefix('eval/'))}</td><td class='num'>{_fmt(v)}</td>"
-            f"<td class='num'>{_fmt(s) if s is not None else '&ndash;'}</td></tr>"
+            f"<tr><td>{_esc(k.removeprefix('eval/'))}</td>"
+            f"<td class='num'>{_with_total(k, v, game)}</td>"
+            f"<td class='num'>{_fmt(s) if s is not None else '&ndash;'}</td>"
+            f"<td class='means'>{_esc(meaning(k))}</td></tr>"
         )
     out.append("</tbody></table>")
+    path = run_dir / "eval_curves.png"
+    try:
+        if eval_curves(rows, path, game.totals, game.resumes):
+            what = "each metric at every evaluation (set by train.eval_every)"
+            out.append(_img(path, "image/png", "metrics over training", what))
+    except Exception as err:  # a report must not die on one bad picture
+        out.append(_error("the metrics over training", err))
 
     if len(eval_rows) > 1:
         hist = sorted(eval_rows, key=lambda r: r["step"] if _is_number(r.get("step")) else -1)
@@ -203,14 +265,111 @@ def _eval_tables(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _curves(run_dir: Path, rows: list[dict]) -> str:
+def _curves(run_dir: Path, rows: list[dict], game: _Game) -> str:
     path = run_dir / "loss_curves.png"
     try:
-        if not loss_curves(rows, path):
+        if not loss_curves(rows, path, game.equilibrium, game.resumes):
             return _note("No training losses logged yet.")
     except Exception as err:  # a report must not die on one bad picture
         return _error("the loss curves", err)
-    return _img(path, "image/png", "loss curves")
+    return _img(path, "image/png", "loss curves") + _curves_text(rows, game.equilibrium)
+
+
+def _curves_text(rows: list[dict], equilibrium: dict[str, float]) -> str:
+    """Why a GAN's losses do not fall like a classifier's, and what the run's lines mean."""
+    logged = {k for r in rows for k in r}
+    parts = [
+        "Why these losses do not fall like a classifier's: D and G play a game, and each "
+        "step of one raises the other's loss. At the equilibrium, G's samples match the data "
+        "and D can only guess."
+    ]
+    if equilibrium:
+        values = ", ".join(f"{k.removeprefix('loss/')} {v:.3f}" for k, v in equilibrium.items())
+        parts.append(f"The dashed lines are each loss's value there ({values}).")
+        if math.isclose(equilibrium.get("loss/D", 0.0), math.log(4)):
+            parts.append(
+                "With binary cross-entropy D says 1/2 to every sample, which costs -ln(1/2) = "
+                "ln 2 = 0.693 per batch: ln 4 = 1.386 for D, which sums its real and its fake "
+                "batch, and ln 2 for G's non-saturating loss -ln D(G(z))."
+            )
+        parts.append(
+            "Losses near their lines mean the players are balanced, not that nothing is "
+            "learnt; D's loss falling towards 0 (and G's climbing) means D wins: it tells "
+            "real from fake at a glance and G learns little."
+        )
+    if "wdist" in logged:
+        parts.append(
+            "A critic's losses have no such value (its scores can shift by any constant); "
+            "watch the Wasserstein estimate instead: it falls as G's samples near the data."
+        )
+    if "d/real" in logged:
+        parts.append(
+            "D(real) and D(fake) are D's mean probability that a real and a generated sample "
+            "are real: far apart, D separates them; both near the 1/2 line, it cannot."
+        )
+    parts.append("The samples and the metrics, not the losses, say how good G is.")
+    return f"<p class='explain'>{_esc(' '.join(parts))}</p>"
+
+
+def _resume_notes(resumes: list[dict]) -> str:
+    """One line per resume: "Resumed at step 3000 on 2026-11-28 10:15, after ..."."""
+    lines = []
+    for r in resumes:
+        if not _is_number(r.get("step")):
+            continue
+        step, stopped = int(r["step"]), r.get("stopped_at")
+        when = str(r.get("at", "")).replace("T", " ")[:16]
+        text = f"Resumed at step {step}" + (f" on {when}" if when else "")
+        if _is_number(stopped) and stopped > step:
+            text += (
+                f", after a stop at step {int(stopped)}, past the last checkpoint: steps "
+                f"{step + 1} to {int(stopped)} were trained again"
+            )
+        elif _is_number(stopped):
+            text += f", after a stop at step {int(stopped)}"
+        if _is_number(r.get("steps")):
+            text += f", to train to step {int(r['steps'])}"
+        if _is_number(r.get("elapsed")):
+            text += f" ({_fmt_duration(r['elapsed'])} of training before)"
+        lines.append(f"<li>{_esc(text)}.</li>")
+    if not lines:
+        return ""
+    return f'<ul class="resumes">{"".join(lines)}</ul>'
+
+
+def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None) -> list:
+    """D's decision surface, for a 2-D run of the adversarial game with samples to draw on it."""
+    from gankit.models.adversarial import AdversarialGAN
+    from gankit.viz.surface import surface_figure
+
+    model = game.model
+    if not isinstance(model, AdversarialGAN) or model.data_shape != (2,) or not snaps:
+        return []
+    step, npy = snaps[-1]
+    path = run_dir / "decision_surface.png"
+    try:
+        samples = np.load(npy).reshape(-1, 2)
+        probabilities = surface_figure(model, samples, centers, path, f"D after step {step}")
+    except Exception as err:  # a report must not die on one bad picture
+        return [("What D believes", _error("D's decision surface", err))]
+    if probabilities:
+        text = (
+            "D(x), the probability D gives that a point x is real, over the plane after the "
+            "last step: red where D says real, blue where it says fake, white on the black "
+            "line where it cannot tell (1/2: the equilibrium, reached where G's samples lie "
+            "exactly on the data). Crosses: the centres of the data's modes; dots: G's samples "
+            "at the last snapshot. A red mode without dots is one G has not found yet: D knows "
+            "real data lives there. Far from data and samples D was never trained, so its "
+            "colour there means little."
+        )
+    else:
+        text = (
+            "The critic's score D(x) over the plane after the last step: higher where it rates "
+            "points as more real. Only differences matter (a constant can be added to every "
+            "score); G moves its samples (dots) uphill, towards the data's modes (crosses)."
+        )
+    figure = _img(path, "image/png", "decision surface of D")
+    return [("What D believes", f"{figure}<p class='explain'>{_esc(text)}</p>")]
 
 
 def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) -> str:
@@ -309,6 +468,9 @@ figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 pre { background: #f3f4f7; border: 1px solid var(--line); border-radius: 6px; padding: 12px;
   overflow-x: auto; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .note { color: var(--muted); font-style: italic; margin: 0; }
+td.means { color: var(--muted); font-size: 13px; max-width: 560px; }
+.explain { color: var(--muted); font-size: 14px; max-width: 900px; margin: 8px 0 0; }
+.resumes { margin: 8px 0 0; padding-left: 20px; }
 .error { color: #a61b1b; margin: 0; }
 """
 
@@ -358,19 +520,29 @@ def _pictures(run_dir: Path) -> list[tuple[str, str]]:
     """The final image pictures (interpolations, nearest neighbours) when the run has them."""
     from gankit.viz.pictures import INTERPOLATION, NEAREST
 
+    explain = {
+        INTERPOLATION: "Each row walks G's input z from one point of the noise to another: "
+        "gradual changes mean G learnt a smooth map from noise to images, not a look-up table.",
+        NEAREST: "Each sample beside the training image closest to it, pixel by pixel: pairs "
+        "that are the same picture mean G copies its data instead of making new images.",
+    }
     sections = []
     for title, name in (("Latent interpolations", INTERPOLATION), ("Memorisation check", NEAREST)):
         path = run_dir / "pictures" / name
         if path.exists():
-            sections.append((title, _img(path, "image/png", title)))
+            text = f"<p class='explain'>{_esc(explain[name])}</p>"
+            sections.append((title, _img(path, "image/png", title) + text))
     return sections
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(run_dir: Path, model: Any = None) -> Path:
     """Write RUN/report.html, one self-contained page (images inlined), and return its path.
 
-    Also (re)draws RUN/loss_curves.png and, when missing or older than the newest snapshot,
-    RUN/timelapse.png and RUN/timelapse.gif. Works on a run with no metrics or samples yet.
+    `model`: the run's trained model when the caller holds it; else it is loaded from the
+    latest checkpoint, when there is one, for D's decision surface and the losses' equilibria.
+    Also (re)draws RUN/loss_curves.png, RUN/eval_curves.png, RUN/decision_surface.png and,
+    when missing or older than the newest snapshot, RUN/timelapse.png and RUN/timelapse.gif.
+    Works on a run with no metrics or samples yet.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -380,7 +552,9 @@ def write_report(run_dir: Path) -> Path:
     info = _read_data_info(run_dir)
     centers = _read_centers(info)
     snaps = list_snapshots(run_dir)
-    model, data = _name(cfg, "model"), _name(cfg, "data")
+    resumes = read_metrics(run_dir / RESUMES)
+    game = _read_game(run_dir, model, info, resumes)
+    model_name, data = _name(cfg, "model"), _name(cfg, "data")
 
     if info.get("kind") == "text":  # token ids are no picture: show the decoded snapshots
         samples_html, grid_html = _text_samples(snaps)
@@ -390,9 +564,10 @@ def write_report(run_dir: Path) -> Path:
     generated = datetime.now().strftime("%Y-%m-%d %H:%M")
     config_html = f"<pre>{_esc(config_text)}</pre>" if config_text else _note("No config.yaml.")
     sections = [
-        ("Summary", _summary(cfg, rows)),
-        ("Evaluation", _eval_tables(rows)),
-        ("Training curves", _curves(run_dir, rows)),
+        ("Summary", _summary(cfg, rows, game) + _resume_notes(resumes)),
+        ("Evaluation", _eval_tables(run_dir, rows, game)),
+        ("Training curves", _curves(run_dir, rows, game)),
+        *_surface(run_dir, game, snaps, centers),
         ("Samples", samples_html),
         ("Time-lapse", grid_html),
         *_phases(run_dir, rows),
@@ -402,7 +577,7 @@ def write_report(run_dir: Path) -> Path:
     body = "\n".join(
         f"<section><h2>{_esc(t)}</h2>\n{content}\n</section>" for t, content in sections
     )
-    title = f"{model} on {data}"
+    title = f"{model_name} on {data}"
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
