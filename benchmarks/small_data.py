@@ -14,6 +14,8 @@ the same process, the two models' steps interleaved.
     python benchmarks/small_data.py            # the benchmark: results/small_data.md/.json/.png
     python benchmarks/small_data.py --quick    # a smoke run of everything (tiny, not saved)
     python benchmarks/small_data.py --cost-only   # only the seconds per step, both ways
+    python benchmarks/small_data.py --data lfw-faces &  python benchmarks/small_data.py \
+        --data fashion-mnist                   # the two data sets in parallel, a core each
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import save, settings
+from common import merge_rows, save, settings
 
 POLICY = "color,translation,cutout"
 # data set -> (its overrides, reference split for KID, what the reference is)
@@ -194,13 +196,15 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "",
     ]
     lines += ["| data | s/step none | s/step augment | ratio |", "|---|---|---|---|"]
-    for c in info["step_cost"]:
+    for c in {r["step_cost"]["data"]: r["step_cost"] for r in rows}.values():
         lines.append(
             f"| {c['data']} | {c['s_per_step_plain']:.4f} | {c['s_per_step_augment']:.4f} "
             f"| {c['ratio']:.2f} |"
         )
     lines += ["", "Pictures (data | no augmentation | augmentation, 64 each):", ""]
-    lines += [f"- {d}: ![{d}](small_data_{d}.png)" for d in CASES]
+    lines += [f"- {d}: ![{d}](small_data_{d}.png)" for d in {r["case"] for r in rows}]
+    lines += ["", "Machine and load of each row:", ""]
+    lines += [f"- {r['data']}, `{r['augment'] or 'none'}`: {r['machine']}" for r in rows]
     lines += ["", "Protocols as recorded:", ""]
     lines += [f"- {r['data']}, `{r['augment'] or 'none'}`: {r['kid_protocol']}" for r in rows]
     path.write_text("\n".join(lines) + "\n")
@@ -228,10 +232,9 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    rows, costs = [], []
     for data in args.data:
-        costs.append(step_cost(data, args, 10 if args.quick else 40))
-        print(json.dumps(costs[-1]), flush=True)
+        cost = step_cost(data, args, 10 if args.quick else 40)
+        print(json.dumps(cost), flush=True)
         torch.set_num_threads(args.threads)
         if args.cost_only:
             continue
@@ -240,9 +243,12 @@ def main() -> None:
             pair.append(score(train_one(data, augment, args, args.runs), data, args))
             print(json.dumps(pair[-1]), flush=True)
         picture(pair, data, args.out / f"small_data_{data}.png")
-        rows += pair
-    if args.cost_only:
-        return
+        save_rows(pair, cost, args, start)
+
+
+def save_rows(pair: list[dict], cost: dict, args, start: float) -> None:
+    """Saves a data set's two rows as soon as they exist, merged with the other data set's rows
+    already in the results (data sets may run in separate processes, one a core)."""
     info = settings(
         steps=args.steps,
         model=", ".join(QUICK_MODEL if args.quick else MODEL),
@@ -250,14 +256,13 @@ def main() -> None:
         n_ref=args.n_ref,
         threads=args.threads,
         seed=args.seed,
-        step_cost=costs,
         total_wall_s=time.perf_counter() - start,
     )
-    ratios = {c["data"]: c["ratio"] for c in costs}
-    for r in rows:
-        r["machine"] = info["machine"]
-        r["step_cost_ratio"] = ratios[r["data"].split(" ")[0]]
-    save(args.out / "small_data", rows, info, write_markdown)
+    for r in pair:
+        r.update(machine=info["machine"], step_cost=cost, step_cost_ratio=cost["ratio"])
+        r["case"] = cost["data"]
+    stem = args.out / "small_data"
+    save(stem, merge_rows(stem.with_suffix(".json"), pair, key="data"), info, write_markdown)
 
 
 if __name__ == "__main__":
