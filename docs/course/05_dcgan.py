@@ -81,9 +81,10 @@ model = trainer.model
 # %% [markdown]
 # ## The nets, layer by layer
 #
-# G turns z, a vector of 100 numbers, into a 1x1 "image" with 100 channels, then each transposed
-# convolution doubles the side and halves the channels. D runs the other way with strided
-# convolutions and ends in one score.
+# G reads z, a vector of 100 numbers, as a 1x1 "image" with 100 channels. Its first transposed
+# convolution spreads that to a 7x7 map, and each one after it doubles the side and halves the
+# channels, up to one 28x28 channel. D runs the other way with strided convolutions and ends in
+# one score.
 
 # %%
 G, D = model.nets["G"], model.nets["D"]
@@ -143,8 +144,8 @@ ax.legend()
 
 # %% [markdown]
 # Both rows morph smoothly from one digit into another: G has learnt a continuous map. The two
-# rows differ little here, because this G is robust to the shorter vectors; the lengths show
-# where the paths differ (the straight line dips well below 10 halfway).
+# rows differ little for this G; the lengths show where the two paths differ (the straight line
+# dips well below 10 halfway).
 #
 # Every image run also draws eight such walks (slerp) into its folder,
 # `pictures/interpolation.png`, shown in its `report.html`:
@@ -181,8 +182,8 @@ print(
 # %% [markdown]
 # Samples that sat much closer to their nearest training digit than real test digits do would
 # be copies. Here the generated digits are, on average, *farther* from the training set than
-# new real digits are (their strokes are less clean than a real digit's): G makes digits of its
-# own. The run also draws this check, `pictures/nearest.png`.
+# new real digits are: G makes digits of its own. The run also draws this check,
+# `pictures/nearest.png`.
 #
 # ## Quality over training: the Fréchet distance
 #
