@@ -25,7 +25,7 @@ MAX_SEGMENTS = 8
 CELL = 64  # small images are enlarged (nearest neighbour) to at least this many pixels a side
 DEFAULT_MAX_IMAGE_PIXELS = 16 * 1024 * 1024  # uploads above this are refused from the header
 TILE_PIXELS = 1024 * 1024  # larger uploads are translated in tiles, as `gankit translate` does
-KEEP_OUTPUTS = 32  # request folders kept in the app's output folder (the page has its copies)
+KEEP_OUTPUTS = 256  # request folders kept in the app's output folder (gradio copies what it shows)
 
 
 def check_count(n: float, most: int, what: str) -> int:

@@ -48,6 +48,18 @@ def shown(fn):
     return handler
 
 
+def png(run: ServedRun, image, name: str) -> str:
+    """An image [H, W, 3] as a PNG file of its own, for the page. Gradio writes an image
+    given as an array to a file named by its content, in place, so two requests that draw
+    the same picture at once could hand a client a half-written file; a file given to it is
+    copied under a temporary name and renamed, which is safe."""
+    from PIL import Image
+
+    path = actions.new_output_folder(run) / f"{name}.png"
+    Image.fromarray(image).save(path)
+    return str(path)  # gradio takes file paths as str only
+
+
 def api(run: ServedRun, action: str) -> str:
     """The event's name in the app's API (scripts, gradio_client): RUNKEY_ACTION."""
     return f"{run.key}_{action}".replace("-", "_")
@@ -83,7 +95,7 @@ def images_panel(run: ServedRun) -> None:
         buttons=["download"],
     )
     button.click(
-        shown(functools.partial(actions.sample_images, run)),
+        shown(lambda n, seed, cls: png(run, actions.sample_images(run, n, seed, cls), "samples")),
         [n, seed, cls],
         out,
         api_name=api(run, "sample"),
@@ -112,7 +124,12 @@ def images_panel(run: ServedRun) -> None:
             elem_id=f"{k}-path",
             elem_classes="pixelated",
         )
-    walk = shown(functools.partial(actions.interpolate, run))
+
+    def interpolate(a, b, t, cls):
+        at, path = actions.interpolate(run, a, b, t, cls)
+        return png(run, at, "position"), png(run, path, "path")
+
+    walk = shown(interpolate)
     go.click(walk, [a, b, t, cls], [one, path], api_name=api(run, "interpolate"), **opts)
     t.release(walk, [a, b, t, cls], [one, path], api_visibility="private", **opts)
 
@@ -150,7 +167,8 @@ def translation_panel(run: ServedRun, uploads: Path, max_pixels: int) -> None:
     download = gr.File(label="download", interactive=False, elem_id=f"{k}-download")
 
     def translate(path, direction):
-        return actions.translate_upload(run, path, direction, uploads, max_pixels)
+        seen, result, out = actions.translate_upload(run, path, direction, uploads, max_pixels)
+        return png(run, seen, "input"), png(run, result, "translation"), str(out)
 
     button.click(
         shown(translate),
