@@ -68,8 +68,9 @@ def train(root: Path, name: str, steps: int = 2, *extra: str) -> Path:
 def runs(tmp_path_factory) -> Path:
     _requirements()
     root = tmp_path_factory.mktemp("runs")
-    # for screenshots, digits worth looking at: a few hundred steps (seconds at tiny width)
-    train(root, "cdcgan", 400 if SHOTS else 2, "train.ckpt_every=100", "train.sample_every=100")
+    # for screenshots, digits worth looking at: 600 steps at width 32 (about 20 s)
+    wider = ["model.g_channels=32", "model.d_channels=32", "train.batch_size=64"]
+    train(root, "cdcgan", 600 if SHOTS else 2, "train.ckpt_every=600", *(wider if SHOTS else []))
     for name in ("dcgan", "pix2pix", "cyclegan", "seqgan", "musegan"):
         train(root, name)
     (root / "damaged").mkdir()
@@ -204,6 +205,8 @@ def test_conditional_tab_draws_the_class_picked(page):
     page.click("#cdcgan-sample")
     sevens = picture(page, new_src(page, "#cdcgan-grid img"))
     assert sevens.shape == (4 * 66 + 2, 4 * 66 + 2, 3)  # 16 sevens, 4 a row
+    page.click("#cdcgan-interpolate")
+    assert picture(page, new_src(page, "#cdcgan-path img")).shape == (68, 8 * 66 + 2, 3)
     shot(page, "serve.png")
     first = page.locator("#cdcgan-grid img").get_attribute("src")
     page.click("#cdcgan-class input")

@@ -22,6 +22,7 @@ from gankit.serve.runs import ServedRun
 MAX_UPLOAD = "20mb"  # the web server refuses larger uploads before any handler runs
 # small images are enlarged in the page without smoothing
 CSS = ".pixelated img { image-rendering: pixelated; }"
+IMAGE_BUTTONS = ["download", "fullscreen"]  # not gradio's "share", which posts to a hub
 
 
 def shown(fn):
@@ -89,10 +90,10 @@ def images_panel(run: ServedRun) -> None:
     out = gr.Image(
         label="samples",
         format="png",
+        buttons=IMAGE_BUTTONS,
         interactive=False,
         elem_id=f"{k}-grid",
         elem_classes="pixelated",
-        buttons=["download"],
     )
     button.click(
         shown(lambda n, seed, cls: png(run, actions.sample_images(run, n, seed, cls), "samples")),
@@ -113,6 +114,7 @@ def images_panel(run: ServedRun) -> None:
         one = gr.Image(
             label="at the position",
             format="png",
+            buttons=IMAGE_BUTTONS,
             interactive=False,
             elem_id=f"{k}-at",
             elem_classes="pixelated",
@@ -120,6 +122,7 @@ def images_panel(run: ServedRun) -> None:
         path = gr.Image(
             label="the whole path",
             format="png",
+            buttons=IMAGE_BUTTONS,
             interactive=False,
             elem_id=f"{k}-path",
             elem_classes="pixelated",
@@ -153,6 +156,7 @@ def translation_panel(run: ServedRun, uploads: Path, max_pixels: int) -> None:
         seen = gr.Image(
             label="input (as the model sees it)",
             format="png",
+            buttons=IMAGE_BUTTONS,
             interactive=False,
             elem_id=f"{k}-input",
             elem_classes="pixelated",
@@ -160,6 +164,7 @@ def translation_panel(run: ServedRun, uploads: Path, max_pixels: int) -> None:
         result = gr.Image(
             label="translation",
             format="png",
+            buttons=IMAGE_BUTTONS,
             interactive=False,
             elem_id=f"{k}-output",
             elem_classes="pixelated",
@@ -218,7 +223,13 @@ def music_panel(run: ServedRun) -> None:
         seed = gr.Number(0, precision=0, minimum=0, label="seed", elem_id=f"{k}-seed")
     button = gr.Button("Generate", variant="primary", elem_id=f"{k}-generate")
     audio = gr.Audio(label="listen", type="filepath", interactive=False, elem_id=f"{k}-audio")
-    roll = gr.Image(label="piano roll", format="png", interactive=False, elem_id=f"{k}-roll")
+    roll = gr.Image(
+        label="piano roll",
+        format="png",
+        buttons=IMAGE_BUTTONS,
+        interactive=False,
+        elem_id=f"{k}-roll",
+    )
     midi = gr.File(label="MIDI", interactive=False, elem_id=f"{k}-midi")
 
     def music(n, seed):
@@ -249,7 +260,11 @@ def report_panel(run: ServedRun):
         elem_id=f"{k}-metrics",
     )
     curve = gr.Image(
-        label="training curves", format="png", interactive=False, elem_id=f"{k}-curves"
+        label="training curves",
+        format="png",
+        buttons=IMAGE_BUTTONS,
+        interactive=False,
+        elem_id=f"{k}-curves",
     )
     config = gr.Code(label="config.yaml", language="yaml", interactive=False, elem_id=f"{k}-config")
     report = gr.HTML(elem_id=f"{k}-report")
