@@ -142,7 +142,9 @@ class ServedRun:
             return False
         rows = read_metrics(self.path / "metrics.jsonl")
         last_step = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=0)
-        last_time = max((r["time"] for r in rows if isinstance(r.get("time"), float)), default=0)
+        last_time = max(
+            (r["time"] for r in rows if isinstance(r.get("time"), int | float)), default=0
+        )
         if self.time_limit and last_time >= self.time_limit:
             return False
         return last_step < self.steps
