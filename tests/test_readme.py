@@ -60,6 +60,8 @@ ELSEWHERE = {
     'pip install -e ".[docs]"': ".ci/run installs it: the dev extra holds the docs extra",
     "mkdocs serve": ".ci/run runs `mkdocs build --strict`, the site mkdocs serve serves; "
     "tests/test_site.py builds it too and checks its pages",
+    'pip install ".[serve]"': ".ci/run installs it: the dev extra holds the serve extra",
+    "gankit serve runs/": "tests/test_serve_browser.py serves a folder of tiny runs in a browser",
 }
 
 FEW_STEPS = [
@@ -134,6 +136,8 @@ HERE = "tests/test_readme.py"
 
 def runner(lang: str, command: str) -> str | None:
     """What runs a README command: this test (HERE), ELSEWHERE's entry, or nothing (None)."""
+    if command in ELSEWHERE:  # first: `gankit serve` runs until stopped, so not here
+        return ELSEWHERE[command]
     if lang == "python" or command.split()[0] in ("gankit", "torchrun"):
         return HERE
     return ELSEWHERE.get(command)

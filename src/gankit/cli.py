@@ -1,4 +1,4 @@
-"""The `gankit` command: list, train, sample, eval, translate, export, report."""
+"""The `gankit` command: list, train, sample, eval, translate, export, report, serve."""
 
 from __future__ import annotations
 
@@ -357,6 +357,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> Non
 
     RunDir.open(run_dir)
     typer.echo(f"wrote {write_report(Path(run_dir))}")
+
+
+@app.command()
+def serve(
+    runs: Annotated[list[Path], typer.Argument(help="run folders, or folders of runs")],
+    host: Annotated[
+        str, typer.Option(help="address to listen on; 0.0.0.0 opens it to your network")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 7860,
+    max_image_pixels: Annotated[
+        int, typer.Option(help="refuse uploads above this many pixels", min=1)
+    ] = 16 * 1024 * 1024,  # as gankit.serve.actions.DEFAULT_MAX_IMAGE_PIXELS
+) -> None:
+    """A local web page to play with trained runs: sample, interpolate, translate, generate."""
+    from gankit.serve import serve_runs
+
+    serve_runs(list(runs), host, port, max_image_pixels)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -214,6 +214,30 @@ class _SizeNote:
             )
 
 
+def translate_pixels(
+    model,
+    x: Tensor,
+    direction: str = "AtoB",
+    max_pixels: int = 1024 * 1024,
+    tile: int = 256,
+    on_tile=None,
+) -> Tensor:
+    """One image uint8 [1, C, H, W] (C as `model.input_channels(direction)`) translated at
+    full size: uint8 [1, C', H, W]. Above `max_pixels` it goes in tiles of about `tile` pixels
+    (overlap 1/4, seams blended), calling `on_tile()` after each; `gankit translate` and
+    `gankit serve` both translate through here."""
+    multiple = model.size_multiple(direction)
+    tile = max(multiple, tile // multiple * multiple)
+
+    def fn(t: Tensor) -> Tensor:
+        return model.translate(t, direction).cpu()
+
+    h, w = x.shape[-2:]
+    if h * w > max_pixels:
+        return run_tiled(fn, x, tile, multiple, tile // 4, on_tile=on_tile)
+    return quantize(run_padded(fn, to_float(x), multiple))
+
+
 def translate_files(
     model,
     inputs: list[Path],
@@ -239,11 +263,7 @@ def translate_files(
     outs = output_paths(files, out_dir)
     channels = model.input_channels(direction)
     multiple = model.size_multiple(direction)
-    tile = max(multiple, tile // multiple * multiple)
-
-    def fn(x: Tensor) -> Tensor:
-        return model.translate(x, direction).cpu()
-
+    tile = max(multiple, tile // multiple * multiple)  # as translate_pixels rounds it
     written, bad, converted = [], [], 0
     with _progress() as bar:
         task = bar.add_task("translate", total=len(files), what="")
@@ -263,12 +283,12 @@ def translate_files(
             converted += changed
             x = x[None]  # uint8 [1, C, H, W]
             h, w = x.shape[-2:]
+            note = None
             if h * w > max_pixels:
                 tiles = [len(s) for s in tile_starts(h, w, tile, tile // 4)]
                 note = _SizeNote(bar, task, f.name, (h, w), tiles[0] * tiles[1], tile)
-                y = run_tiled(fn, x, tile, multiple, tile // 4, on_tile=note)
-            else:
-                y = quantize(run_padded(fn, to_float(x), multiple))
+            y = translate_pixels(model, x, direction, max_pixels, tile, on_tile=note)
+            if note is None:
                 bar.update(task, advance=1)
             write_image(y, o)
             written.append(o)
