@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 COURSE = Path(__file__).resolve().parent.parent / "docs" / "course"
 NOTEBOOKS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
 # values a notebook's parameters may take at tiny settings; only those it defines are set
-TINY = {"STEPS": 20, "N_SAMPLES": 200, "SEEDS": [0]}
+TINY = {"STEPS": 20, "N_SAMPLES": 200, "SEEDS": [0], "ADV_STEPS": 2}
 
 
 def tiny_cell() -> str:
