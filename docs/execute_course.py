@@ -31,7 +31,7 @@ COURSE = Path(__file__).resolve().parent / "course"
 EXECUTED = COURSE / "executed"
 NOTEBOOKS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
 # values a notebook's parameters may take at tiny settings; only those it defines are set
-TINY = {"STEPS": 20, "N_SAMPLES": 200, "SEEDS": [0]}
+TINY = {"STEPS": 20, "N_SAMPLES": 200, "SEEDS": [0], "ADV_STEPS": 2}
 
 
 def tiny_cell() -> str:
