@@ -11,7 +11,7 @@ from gankit import api
 from gankit.errors import ConfigError
 from gankit.viz.pictures import nearest_images, slerp
 
-from .conftest import IMAGE_TINY, TRAIN_TINY
+from .conftest import IMAGE_TINY, TRAIN_TINY, tiny_model
 from .conftest import cli as run
 
 TINY = IMAGE_TINY + TRAIN_TINY
@@ -123,3 +123,16 @@ def test_defaults_pair_models_with_data_that_fits():
     assert resolve_config(model="cgan").data.name == "mnist5k"  # conditional: needs classes
     assert resolve_config(data="fashion-mnist").model.name == "dcgan"
     assert (resolve_config().model.name, resolve_config().data.name) == ("gan", "ring")
+
+
+def test_cgan_has_batch_norm_in_g_and_dropout_in_d_unless_turned_off():
+    # the two settings that made the MLP cGAN learn MNIST's classes (benchmarks/conditional.py)
+    def layers(model, net, kind):
+        return [m for m in model.nets[net].modules() if isinstance(m, kind)]
+
+    model, _, _ = tiny_model("cgan")
+    assert layers(model, "G", torch.nn.BatchNorm1d) and layers(model, "G", torch.nn.LeakyReLU)
+    assert [m.p for m in layers(model, "D", torch.nn.Dropout)] == [0.3]
+    plain, _, _ = tiny_model("cgan", extra=["model.g_norm=false", "model.d_dropout=0"])
+    assert not layers(plain, "G", torch.nn.BatchNorm1d) and layers(plain, "G", torch.nn.ReLU)
+    assert not layers(plain, "D", torch.nn.Dropout)

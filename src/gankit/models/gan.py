@@ -12,7 +12,7 @@ from gankit.losses import Objective
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import ModelSpec, Optim
 from gankit.nn.augment import Augment
-from gankit.nn.mlp import MLPNets
+from gankit.nn.mlp import ConditionalMLPNets, MLPNets
 from gankit.options import Named, option
 from gankit.registry import register_model
 
@@ -26,8 +26,9 @@ class MLPGANConfig(Objective, Optim, MLPNets, Named):
 
 
 @dataclass
-class CGANConfig(Augment, MLPGANConfig):
-    """cGAN's: MLPGANConfig on images, with DiffAugment (model.augment) for small data."""
+class CGANConfig(Augment, ConditionalMLPNets, MLPGANConfig):
+    """cGAN's: MLPGANConfig with conditional nets, on images, with DiffAugment (model.augment)
+    for small data."""
 
 
 TINY = ("model.z_dim=4", "model.g_hidden=16", "model.d_hidden=16", "model.g_layers=1",
@@ -65,7 +66,8 @@ register_model(
     config=CGANConfig,
     spec=ModelSpec(data_kind="image", default_data="mnist5k", conditional=True, tiny=TINY),
     defaults=dict(
-        z_dim=100, g_hidden=512, g_layers=2, d_hidden=512, d_layers=2, lr_g=2e-4, lr_d=2e-4
+        z_dim=100, g_hidden=512, g_layers=2, d_hidden=512, d_layers=2, lr_g=2e-4, lr_d=2e-4,
+        g_norm=True, d_dropout=0.3,
     ),  # fmt: skip
     help="Conditional GAN (Mirza and Osindero 2014): MLP G and D, the label joined to z and x.",
 )(AdversarialGAN)
