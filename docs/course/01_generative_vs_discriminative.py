@@ -17,7 +17,7 @@
 # About four minutes on a laptop CPU.
 
 # %% tags=["parameters"]
-STEPS = 2000  # train steps of the conditional GAN (mnist-cdcgan's own length)
+STEPS = 2000  # train steps of the conditional GAN (mnist-cdcgan trains 4,000: half, to stay short)
 N_SAMPLES = 1000  # generated digits the classifier judges
 SEED = 0
 
