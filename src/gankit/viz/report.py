@@ -253,7 +253,7 @@ def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
         blocks.append(
             _block(
                 "history",
-                keys=[k.removeprefix("eval/") for k in keys],
+                columns=[k.removeprefix("eval/") for k in keys],
                 rows=[[_maybe(r.get("step")), *(_maybe(r.get(k)) for k in keys)] for r in hist],
                 open=len(hist) <= 12,
             )
