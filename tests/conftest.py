@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -150,6 +152,23 @@ def cli(capsys, *args) -> tuple[int, str, str]:
         main([str(a) for a in args])
     out, err = capsys.readouterr()
     return e.value.code, out, err
+
+
+# a trainer that dies without cleaning up: `gankit train` under kill -9, or a machine gone down
+DIES_WHILE_TRAINING = """
+import os, sys
+from gankit.training.run import RunDir
+
+with RunDir(sys.argv[1]).training():
+    os._exit(0)  # at once: no finally runs
+"""
+
+
+def leave_stale_marker(run_dir: Path) -> None:
+    """Leaves in `run_dir` the training.json of a trainer killed mid-run (its process is gone)."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    subprocess.run([sys.executable, "-c", DIES_WHILE_TRAINING, str(run_dir)], env=env, check=True)
 
 
 def sets(*overrides: str) -> list[str]:

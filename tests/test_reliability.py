@@ -135,10 +135,11 @@ main(sys.argv[3:])
 """
 
 
-def test_kill_9_mid_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path):
+def test_kill_9_mid_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path, capsys):
     """SIGKILL while the checkpoint of step 30 is half written, then --resume: the final weights
     and the logged rows equal an uninterrupted run's bit for bit (deterministic CPU settings,
-    one thread)."""
+    one thread). While the child still trains, --resume is refused: two trainers would write
+    one folder."""
     sets = [o for o in TINY if "every" not in o]
     sets += ["train.ckpt_every=10", "train.log_every=5", "train.sample_every=20"]
     run, ready = tmp_path / "killed", tmp_path / "half-written"
@@ -156,15 +157,23 @@ def test_kill_9_mid_checkpoint_then_resume_equals_the_uninterrupted_run(tmp_path
             assert child.poll() is None, err.read_text()[-2000:]
             assert time.monotonic() < deadline, "the child never reached step 30's checkpoint"
             time.sleep(0.02)
+        logged = (run / "metrics.jsonl").read_bytes()
+        with pytest.raises(SystemExit) as e:
+            main(["train", "--resume", str(run)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1
+        assert f"being trained right now by process {child.pid}" in err
+        assert (run / "metrics.jsonl").read_bytes() == logged  # not truncated to step 20
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+    assert RunDir(run).training_marker.exists() and RunDir(run).live_trainer() is None  # stale
     ckpts = run / "checkpoints"
     assert (ckpts / "step_0000030.pt.tmp").stat().st_size > 0  # killed mid-write ...
     assert list_checkpoints(ckpts)[-1].name == "step_0000020.pt"  # ... of step 30's checkpoint
     with pytest.raises(SystemExit) as e:
         main(["train", "--resume", str(run)])
-    assert e.value.code == 0
+    assert e.value.code == 0 and not RunDir(run).training_marker.exists()
     final = load_checkpoint(ckpts / "step_0000040.pt")["nets"]
     for key, value in straight.model.nets.state_dict().items():
         assert torch.equal(value, final[key]), key

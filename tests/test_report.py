@@ -27,7 +27,7 @@ from gankit.metrics.music import ALL_KEYS
 from gankit.viz import read_metrics, write_report
 from gankit.viz.surface import d_surface
 
-from .conftest import TINY
+from .conftest import TINY, model_case
 
 LN4, LN2 = 1.3862943611198906, 0.6931471805599453  # by hand: ln 4 = 2 ln 2
 
@@ -102,7 +102,7 @@ def test_a_2d_run_scores_modes_over_training_by_default(tmp_path):
     assert [r["step"] for r in rows if "eval/modes" in r] == [10, 20, 30]
     text = page(tmp_path / "run")
     assert (tmp_path / "run" / "eval_curves.png").is_file() and "metrics over training" in text
-    assert re.search(r"<td class='num'>\d+ <span class=\"of\">/ 8</span>", text)  # modes k / 8
+    assert re.search(r'<td class="num">\d+ <span class="of">/ 8</span>', text)  # modes k / 8
 
 
 def test_a_resumed_run_says_so(tmp_path):
@@ -123,7 +123,7 @@ def test_a_resumed_run_says_so(tmp_path):
 def test_every_metric_in_a_report_says_what_it_means(tmp_path):
     train(tmp_path, steps=10)
     text = page(tmp_path / "run")
-    rows = re.findall(r"<tr><td>([^<]+)</td>.*?<td class='means'>([^<]*)</td></tr>", text)
+    rows = re.findall(r'<tr><td>([^<]+)</td>.*?<td class="means">([^<]*)</td></tr>', text)
     assert {name for name, _ in rows} == {"modes", "hq_pct", "rev_kl"}
     assert all(text for _, text in rows)
     assert "higher is better" in dict(rows)["hq_pct"] and "0 is perfect" in dict(rows)["rev_kl"]
@@ -144,3 +144,21 @@ def test_report_without_a_model_still_has_meanings_and_no_surface(tmp_path):
     (run / "metrics.jsonl").write_text(json.dumps(row) + "\n")
     text = page(run)
     assert "What D believes" not in text and "% of samples within 3 standard" in text
+
+
+def headings(run_dir) -> list[str]:
+    return re.findall(r"<h2>([^<]*)</h2>", write_report(run_dir).read_text(encoding="utf-8"))
+
+
+def test_a_report_has_every_section_its_run_can_fill(tmp_path):
+    train(tmp_path, "points", steps=10)
+    assert headings(tmp_path / "points") == [
+        "Summary", "Evaluation", "Training curves", "What D believes", "Samples", "Time-lapse",
+        "Config",
+    ]  # fmt: skip
+    data, tiny = model_case("dcgan")
+    api.train(None, "dcgan", data, [*tiny, "train.steps=2"], tmp_path / "images")
+    assert headings(tmp_path / "images") == [
+        "Summary", "Evaluation", "Training curves", "Samples", "Time-lapse",
+        "Latent interpolations", "Memorisation check", "Config",
+    ]  # fmt: skip

@@ -17,7 +17,7 @@ import torch
 from gankit.errors import GankitError
 from gankit.serve import actions
 from gankit.serve.runs import ServedRun, find_runs
-from tests.conftest import cli, model_case
+from tests.conftest import cli, leave_stale_marker, model_case
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -231,17 +231,34 @@ def test_a_truncated_checkpoint_is_a_message_on_use(runs, tmp_path):
 def test_a_run_still_training_says_so_and_serves_its_newest_checkpoint(runs, tmp_path):
     import shutil
 
+    from gankit.training.run import RunDir
+
     copy = tmp_path / "run"
     shutil.copytree(runs["dcgan"].path, copy)
     run = ServedRun.open(copy, "run")
-    run.steps = 1000  # as if asked for more steps than written so far
-    assert "still training" in run.status() and "step 2 of 1,000" in run.status()
-    assert actions.sample_images(run, 4, 0).shape[2] == 3
+    assert run.status() == "dcgan on digits, step 2 of 2"
+    with RunDir(copy).training():  # as the Trainer marks it while it trains
+        assert "step 2 of 2; still training" in run.status()
+        assert actions.sample_images(run, 4, 0).shape[2] == 3
+        for p in (copy / "checkpoints").glob("*.pt"):
+            p.unlink()
+        with pytest.raises(GankitError, match="still training and has written no checkpoint"):
+            actions.sample_images(ServedRun.open(copy, "run"), 4, 0)
+    assert "still training" not in run.status()
+
+
+def test_a_run_whose_trainer_was_killed_is_not_training(runs, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(runs["dcgan"].path, copy)
     for p in (copy / "checkpoints").glob("*.pt"):
         p.unlink()
-    (copy / "checkpoints" / "step_0000004.pt.tmp").write_bytes(b"half")
-    with pytest.raises(GankitError, match="still training and has written no checkpoint"):
-        actions.sample_images(ServedRun.open(copy, "run"), 4, 0)
+    leave_stale_marker(copy)
+    run = ServedRun.open(copy, "run")
+    assert (copy / "training.json").exists() and "still training" not in run.status()
+    with pytest.raises(GankitError, match="has no checkpoint; train it first"):
+        actions.sample_images(run, 4, 0)
 
 
 def test_a_newer_checkpoint_is_picked_up(runs, tmp_path):

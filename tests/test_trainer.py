@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from gankit.training.checkpoint import list_checkpoints, load_checkpoint
 from gankit.training.run import RunDir
 from gankit.training.trainer import Trainer, TrainingDiverged, TrainingStopped
 
-from .conftest import IMAGE_TINY, TINY, TRAIN_TINY
+from .conftest import IMAGE_TINY, TINY, TRAIN_TINY, leave_stale_marker
 
 
 def train(tmp_path, name="run", model="gan", steps=20, extra=()):
@@ -176,6 +177,56 @@ def test_signal_finishes_the_step_then_checkpoints(tmp_path, monkeypatch, sig):
     resumed = api.resume(tmp_path / "b")
     for key, value in straight.state_dict()["nets"].items():
         assert torch.equal(value, resumed.state_dict()["nets"][key]), key
+
+
+def watched_trainer(tmp_path, monkeypatch, fail_at=None, error=None):
+    """(trainer, what its run's live_trainer() says at each step); `error` is raised at step
+    `fail_at`."""
+    cfg = resolve_config(model="gan", data="ring", overrides=TINY + ["train.steps=10"])
+    trainer = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    seen, real_step = [], trainer.model.train_step
+
+    def step(batch, i):
+        seen.append(trainer.run.live_trainer())
+        if i == fail_at:
+            raise error
+        return real_step(batch, i)
+
+    monkeypatch.setattr(trainer.model, "train_step", step)
+    return trainer, seen
+
+
+def test_a_run_says_it_is_training_until_training_ends(tmp_path, monkeypatch):
+    trainer, seen = watched_trainer(tmp_path, monkeypatch)
+    trainer.fit()
+    assert len(seen) == 10
+    assert all(s["pid"] == os.getpid() and s["host"] == socket.gethostname() for s in seen)
+    assert not (tmp_path / "run" / "training.json").exists()
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt(), TrainingStopped()])
+def test_a_run_that_fails_or_is_stopped_is_no_longer_training(tmp_path, monkeypatch, error):
+    trainer, seen = watched_trainer(tmp_path, monkeypatch, fail_at=3, error=error)
+    with pytest.raises(type(error)):
+        trainer.fit()
+    assert len(seen) == 4 and all(seen)
+    assert not (tmp_path / "run" / "training.json").exists()
+
+
+def test_a_marker_is_live_only_while_its_process_runs_on_this_host(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.live_trainer() is None  # no marker
+    leave_stale_marker(tmp_path)  # a killed trainer's: its process is gone
+    marker = json.loads(run.training_marker.read_text())
+    assert marker["host"] == socket.gethostname() and run.live_trainer() is None
+    alive = {**marker, "pid": os.getpid()}
+    run.training_marker.write_text(json.dumps(alive))
+    assert run.live_trainer() == alive
+    for stale in ({**alive, "host": f"not-{marker['host']}"}, {**alive, "pid": 2**40}, [1]):
+        run.training_marker.write_text(json.dumps(stale))
+        assert run.live_trainer() is None, stale
+    run.training_marker.write_text('{"pid": 1')  # half written
+    assert run.live_trainer() is None
 
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path, monkeypatch):

@@ -87,6 +87,9 @@ def prepare_resume(
     if steps is not None:
         cfg.train.steps = steps
         cfg.train.validate()
+    # the main process only: under torchrun, its own marker may be there by the time others look
+    if distributed.setup(cfg.train.device).is_main:
+        run.check_idle()
     trainer = Trainer(cfg, run)
     trainer.resume()
     if steps is not None and steps <= trainer.step:

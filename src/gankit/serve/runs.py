@@ -16,10 +16,6 @@ from pathlib import Path
 
 from gankit.errors import CheckpointError, GankitError, RunError
 
-# a run whose files changed this recently, short of its train.steps, is taken as still training:
-# the trainer keeps no lock file, but it appends to metrics.jsonl at every log step
-ACTIVE_SECONDS = 120.0
-
 
 @dataclass
 class ServedRun:
@@ -37,7 +33,6 @@ class ServedRun:
     sample_options: tuple[str, ...] = ()
     info: dict = field(default_factory=dict)  # the run's data.json
     steps: int = 0  # train.steps
-    time_limit: float = 0.0
     problem: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _model: object = field(default=None, repr=False)
@@ -69,7 +64,7 @@ class ServedRun:
         run.class_names = [str(c) for c in run.info.get("class_names", [])]
         if run.conditional and not run.class_names:
             run.class_names = [str(i) for i in range(int(run.info.get("num_classes", 0)))]
-        run.steps, run.time_limit = cfg.train.steps, float(cfg.train.time_limit or 0)
+        run.steps = cfg.train.steps
         return run
 
     # ------------------------------------------------------------ the weights
@@ -126,28 +121,11 @@ class ServedRun:
         return int(m.group(1)) if m else None
 
     def training(self) -> bool:
-        """Whether a trainer seems to be at work on this run: a checkpoint being written now
-        (its .tmp file), or files changed in the last ACTIVE_SECONDS while short of train.steps
-        and of a time limit that the last logged row has reached."""
-        from gankit.viz import read_metrics
+        """Whether a trainer is at work on this run now (its training.json names a live process
+        of this machine)."""
+        from gankit.training.run import RunDir
 
-        ckpts = self.path / "checkpoints"
-        if ckpts.is_dir() and any(ckpts.glob("*.pt.tmp")):
-            return True
-        newest = max(
-            (_mtime(p) for p in (self.path / "metrics.jsonl", ckpts, self.path / "data.json")),
-            default=0.0,
-        )
-        if time.time() - newest > ACTIVE_SECONDS:
-            return False
-        rows = read_metrics(self.path / "metrics.jsonl")
-        last_step = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=0)
-        last_time = max(
-            (r["time"] for r in rows if isinstance(r.get("time"), int | float)), default=0
-        )
-        if self.time_limit and last_time >= self.time_limit:
-            return False
-        return last_step < self.steps
+        return RunDir(self.path).live_trainer() is not None
 
     def status(self) -> str:
         """One line on the run for the top of its tab (plain text, shown as such)."""

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from gankit.training.checkpoint import list_checkpoints
 CONFIG = "config.yaml"
 METRICS = "metrics.jsonl"
 RESUMES = "resumes.jsonl"  # one row per resume: kept apart, so resumed and straight runs log alike
+TRAINING = "training.json"  # there while a trainer works on the run: its pid, host and start
 
 
 class RunDir:
@@ -29,6 +34,7 @@ class RunDir:
     samples = property(lambda self: self.path / "samples")
     tensorboard = property(lambda self: self.path / "tb")
     data_info = property(lambda self: self.path / "data.json")
+    training_marker = property(lambda self: self.path / TRAINING)
 
     @staticmethod
     def check_new(path: Path) -> None:
@@ -67,6 +73,51 @@ class RunDir:
             if part.exists() and not part.is_dir():
                 raise RunError(f"{part} should be a folder but is a file; the run is damaged")
         return run
+
+    @contextmanager
+    def training(self) -> Iterator[None]:
+        """Marks the run as being trained for the block: training.json names this process,
+        and is removed however the block ends (a kill -9 leaves it: see `live_trainer`)."""
+        marker = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now().isoformat(timespec="seconds"),
+        }
+        write_atomic(self.training_marker, json.dumps(marker))
+        try:
+            yield
+        finally:
+            self.training_marker.unlink(missing_ok=True)
+
+    def live_trainer(self) -> dict | None:
+        """training.json's contents when the process it names is at work on this run now, else
+        None: also for a damaged marker, a stale one (its process was killed) and one from
+        another host (whose processes this one cannot see). A killed trainer's pid taken since
+        by another process would read as live; pids are rarely reused that soon."""
+        try:
+            marker = json.loads(self.training_marker.read_text(encoding="utf-8"))
+            pid, host = marker["pid"], marker["host"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        if host != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+            return None
+        try:
+            os.kill(pid, 0)  # signal 0: is there such a process (nothing is sent)
+        except (ProcessLookupError, OverflowError):  # no such process, or no such pid at all
+            return None
+        except PermissionError:  # there is one, of another user
+            pass
+        return marker
+
+    def check_idle(self) -> None:
+        """Raises when another process is training this run: two trainers writing one folder
+        would interleave their metrics and checkpoints."""
+        busy = self.live_trainer()
+        if busy is not None:
+            raise RunError(
+                f"{self.path} is being trained right now by process {busy['pid']} (since "
+                f"{busy.get('started', '?')}); wait for it to end, or stop it, before resuming"
+            )
 
     def load_config(self, overrides: list[str] | None = None) -> ExperimentConfig:
         return load_config_file(self.config, overrides)

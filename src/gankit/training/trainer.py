@@ -9,6 +9,7 @@ table of (cadence, job), as stylegan2-ada's training loop keeps its ticks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -224,7 +225,12 @@ class Trainer:
         return self.step >= self.cfg.train.steps or self._time_up
 
     def fit(self) -> dict[str, float]:
-        """Trains to `train.steps`; returns the final evaluation."""
+        """Trains to `train.steps`; returns the final evaluation. Meanwhile the run folder holds
+        training.json (written by the main process only), which tells other processes."""
+        with self.run.training() if self.ranks.is_main else contextlib.nullcontext():
+            return self._fit()
+
+    def _fit(self) -> dict[str, float]:
         t, main = self.cfg.train, self.ranks.is_main
         if main:
             self.run.data_info.write_text(json.dumps(self.data_info))

@@ -1,9 +1,14 @@
-"""A self-contained HTML report of a run: summary, metrics, curves, samples, time-lapse, config."""
+"""A self-contained HTML report of a run: summary, metrics, curves, samples, time-lapse, config.
+
+The code here gathers plain data (strings, numbers, data: URIs) into sections of blocks; the
+template templates/report.html.j2 lays them out. Jinja2 escapes everything it prints, so a
+file name, text sample or config value holding HTML shows as text, never as markup.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
 import math
 import re
@@ -12,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import yaml
 
@@ -30,18 +36,13 @@ from gankit.viz.plots import (
 
 __all__ = ["write_report"]
 
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
+Block = dict[str, Any]  # {"kind": "figure", ...}: one piece of a section, as the template draws it
+Section = tuple[str, list[Block]]  # (its heading, its blocks)
 
 
 def _fmt(v: Any) -> str:
     """A number for a table: ints as they are, floats to 4 significant digits."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return _esc(v)
-    if isinstance(v, int):
-        return str(v)
-    if not math.isfinite(v):
+    if isinstance(v, int) or not _is_number(v):  # and text, bools, nan and inf as they are
         return str(v)
     if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
         return f"{v:.3e}"
@@ -68,19 +69,33 @@ def _data_uri(path: Path, mime: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def _img(path: Path, mime: str, alt: str, caption: str = "") -> str:
-    cap = f"<figcaption>{_esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{_data_uri(path, mime)}" alt="{_esc(alt)}">{cap}</figure>'
+# --------------------------------------------------------------------------------------------
+# blocks: what the template knows how to draw (see its `block` macro)
 
 
-def _note(text: str) -> str:
-    return f'<p class="note">{_esc(text)}</p>'
+def _block(kind: str, **fields: Any) -> Block:
+    return {"kind": kind, **fields}
 
 
-def _error(what: str, err: Exception) -> str:
-    return (
-        f'<p class="error">Could not draw {_esc(what)}: {_esc(type(err).__name__)}: {_esc(err)}</p>'
-    )
+def _figure(path: Path, mime: str, alt: str, caption: str = "") -> Block:
+    return _block("figure", src=_data_uri(path, mime), alt=alt, caption=caption)
+
+
+def _note(text: str) -> Block:
+    return _block("note", text=text)
+
+
+def _explain(text: str) -> Block:
+    return _block("explain", text=text)
+
+
+def _error(what: str, err: Exception) -> Block:
+    return _block("error", text=f"Could not draw {what}: {type(err).__name__}: {err}")
+
+
+def _value(text: str | None, of: str = "") -> dict:
+    """A card's or a cell's value (None: none, drawn as a dash) and its grey tail (`/ 8`)."""
+    return {"value": text, "of": of}
 
 
 def _stale(targets: list[Path], newest_source: float) -> bool:
@@ -163,7 +178,7 @@ def _name(cfg: dict, section: str) -> str:
 # sections
 
 
-def _summary(cfg: dict, rows: list[dict], game: _Game) -> str:
+def _summary(cfg: dict, rows: list[dict], game: _Game) -> list[Block]:
     steps = [r["step"] for r in rows if _is_number(r.get("step"))]
     times = [r["time"] for r in rows if _is_number(r.get("time"))]
     final: dict[str, Any] = {}
@@ -176,103 +191,90 @@ def _summary(cfg: dict, rows: list[dict], game: _Game) -> str:
     planned = train.get("steps")
     cards = []
     if steps:
-        value = _fmt(int(max(steps)))
-        if _is_number(planned):
-            value += f' <span class="of">/ {_fmt(int(planned))}</span>'
-        cards.append(("steps trained", value))
+        of = f"/ {_fmt(int(planned))}" if _is_number(planned) else ""
+        cards.append({"label": "steps trained", **_value(_fmt(int(max(steps))), of)})
     else:
-        cards.append(("steps trained", "no metrics yet"))
-    cards.append(("wall time", _esc(_fmt_duration(times[-1])) if times else "&ndash;"))
+        cards.append({"label": "steps trained", **_value("no metrics yet")})
+    cards.append({"label": "wall time", **_value(_fmt_duration(times[-1]) if times else None)})
     for k in sorted(final, key=lambda k: (k == "wdist", k)):
         label = "final " + (k.removeprefix("loss/") + " loss" if k.startswith("loss/") else k)
-        value = _fmt(final[k])
-        if k in game.equilibrium:
-            value += f' <span class="of">equilibrium {_fmt(game.equilibrium[k])}</span>'
-        cards.append((_esc(label), value))
+        of = f"equilibrium {_fmt(game.equilibrium[k])}" if k in game.equilibrium else ""
+        cards.append({"label": label, **_value(_fmt(final[k]), of)})
     modes = [r["eval/modes"] for r in rows if _is_number(r.get("eval/modes"))]
     if modes:
-        cards.append(("modes covered", _with_total("eval/modes", modes[-1], game)))
+        cards.append({"label": "modes covered", **_with_total("eval/modes", modes[-1], game)})
     if "seed" in train:
-        cards.append(("seed", _esc(train["seed"])))
+        cards.append({"label": "seed", **_value(str(train["seed"]))})
 
-    parts = ['<div class="cards">']
-    for label, value in cards:
-        parts.append(f'<div class="card"><div class="label">{label}</div>')
-        parts.append(f'<div class="value">{value}</div></div>')
-    parts.append("</div>")
-
+    blocks = [_block("cards", cards=cards)]
     data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     params = [
-        f"{_esc(k)} = {_fmt(v)}"
+        f"{k} = {_fmt(v)}"
         for k, v in data.items()
         if k != "name" and (_is_number(v) or isinstance(v, (str, bool)))
     ]
     if params:
-        parts.append(f'<p class="meta">data: {", ".join(params)}</p>')
-    return "\n".join(parts)
+        blocks.append(_block("meta", text="data: " + ", ".join(params)))
+    return blocks
 
 
-def _with_total(key: str, value: Any, game: _Game) -> str:
+def _with_total(key: str, value: Any, game: _Game) -> dict:
     """A value for a table or card, with its total when it is a count of modes: `8 / 8`."""
     total = game.totals.get(key.removeprefix("eval/"))
-    return _fmt(value) + (f' <span class="of">/ {_fmt(total)}</span>' if total else "")
+    return _value(_fmt(value), f"/ {_fmt(total)}" if total else "")
 
 
-def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> str:
+def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
     eval_rows = [r for r in rows if any(isinstance(k, str) and k.startswith("eval/") for k in r)]
     if not eval_rows:
-        return _note("No evaluation yet.")
+        return [_note("No evaluation yet.")]
     latest: dict[str, tuple[Any, Any]] = {}
     for r in eval_rows:
         for k, v in r.items():
             if isinstance(k, str) and k.startswith("eval/") and v is not None:
                 latest[k] = (v, r.get("step"))
     keys = sorted(latest, key=lambda k: (k != "eval/modes", k))  # the headline first
-    out = ['<table class="kv"><thead><tr><th>metric</th><th>value</th><th>at step</th>']
-    out.append("<th>what it means</th></tr></thead><tbody>")
+    table = []
     for k in keys:
         v, s = latest[k]
-        out.append(
-            f"<tr><td>{_esc(k.removeprefix('eval/'))}</td>"
-            f"<td class='num'>{_with_total(k, v, game)}</td>"
-            f"<td class='num'>{_fmt(s) if s is not None else '&ndash;'}</td>"
-            f"<td class='means'>{_esc(meaning(k))}</td></tr>"
-        )
-    out.append("</tbody></table>")
+        name, means = k.removeprefix("eval/"), meaning(k)
+        table.append({"name": name, **_with_total(k, v, game), "step": _maybe(s), "means": means})
+    blocks = [_block("metrics", rows=table)]
     path = run_dir / "eval_curves.png"
     try:
         if eval_curves(rows, path, game.totals, game.resumes):
             what = "each metric at every evaluation (set by train.eval_every)"
-            out.append(_img(path, "image/png", "metrics over training", what))
+            blocks.append(_figure(path, "image/png", "metrics over training", what))
     except Exception as err:  # a report must not die on one bad picture
-        out.append(_error("the metrics over training", err))
+        blocks.append(_error("the metrics over training", err))
 
     if len(eval_rows) > 1:
         hist = sorted(eval_rows, key=lambda r: r["step"] if _is_number(r.get("step")) else -1)
-        head = "".join(f"<th>{_esc(k.removeprefix('eval/'))}</th>" for k in keys)
-        body = []
-        for r in hist:
-            cells = "".join(
-                f"<td class='num'>{_fmt(r[k]) if r.get(k) is not None else '&ndash;'}</td>"
-                for k in keys
+        blocks.append(
+            _block(
+                "history",
+                columns=[k.removeprefix("eval/") for k in keys],
+                rows=[[_maybe(r.get("step")), *(_maybe(r.get(k)) for k in keys)] for r in hist],
+                open=len(hist) <= 12,
             )
-            step = _fmt(r["step"]) if r.get("step") is not None else "&ndash;"
-            body.append(f"<tr><td class='num'>{step}</td>{cells}</tr>")
-        is_open = " open" if len(hist) <= 12 else ""
-        out.append(f"<details{is_open}><summary>all {len(hist)} evaluations</summary>")
-        out.append(f'<div class="scroll"><table class="hist"><thead><tr><th>step</th>{head}</tr>')
-        out.append(f"</thead><tbody>{''.join(body)}</tbody></table></div></details>")
-    return "\n".join(out)
+        )
+    return blocks
 
 
-def _curves(run_dir: Path, rows: list[dict], game: _Game) -> str:
+def _maybe(v: Any) -> str | None:
+    """A cell that may be missing (None: drawn as a dash)."""
+    return None if v is None else _fmt(v)
+
+
+def _curves(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
     path = run_dir / "loss_curves.png"
     try:
         if not loss_curves(rows, path, game.equilibrium, game.resumes):
-            return _note("No training losses logged yet.")
+            return [_note("No training losses logged yet.")]
     except Exception as err:  # a report must not die on one bad picture
-        return _error("the loss curves", err)
-    return _img(path, "image/png", "loss curves") + _curves_text(rows, game.equilibrium)
+        return [_error("the loss curves", err)]
+    figure = _figure(path, "image/png", "loss curves")
+    return [figure, _explain(_curves_text(rows, game.equilibrium))]
 
 
 def _curves_text(rows: list[dict], equilibrium: dict[str, float]) -> str:
@@ -308,10 +310,10 @@ def _curves_text(rows: list[dict], equilibrium: dict[str, float]) -> str:
             "are real: far apart, D separates them; both near the 1/2 line, it cannot."
         )
     parts.append("The samples and the metrics, not the losses, say how good G is.")
-    return f"<p class='explain'>{_esc(' '.join(parts))}</p>"
+    return " ".join(parts)
 
 
-def _resume_notes(resumes: list[dict]) -> str:
+def _resume_notes(resumes: list[dict]) -> list[Block]:
     """One line per resume: "Resumed at step 3000 on 2026-11-28 10:15, after ..."."""
     lines = []
     for r in resumes:
@@ -331,13 +333,11 @@ def _resume_notes(resumes: list[dict]) -> str:
             text += f", to train to step {int(r['steps'])}"
         if _is_number(r.get("elapsed")):
             text += f" ({_fmt_duration(r['elapsed'])} of training before)"
-        lines.append(f"<li>{_esc(text)}.</li>")
-    if not lines:
-        return ""
-    return f'<ul class="resumes">{"".join(lines)}</ul>'
+        lines.append(f"{text}.")
+    return [_block("resumes", lines=lines)] if lines else []
 
 
-def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None) -> list:
+def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None) -> list[Section]:
     """D's decision surface, for a 2-D run of the adversarial game with samples to draw on it."""
     from gankit.models.adversarial import AdversarialGAN
     from gankit.viz.surface import surface_figure
@@ -351,7 +351,7 @@ def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None
         samples = np.load(npy).reshape(-1, 2)
         probabilities = surface_figure(model, samples, centers, path, f"D after step {step}")
     except Exception as err:  # a report must not die on one bad picture
-        return [("What D believes", _error("D's decision surface", err))]
+        return [("What D believes", [_error("D's decision surface", err)])]
     if probabilities:
         text = (
             "D(x), the probability D gives that a point x is real, over the plane after the "
@@ -368,11 +368,11 @@ def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None
             "points as more real. Only differences matter (a constant can be added to every "
             "score); G moves its samples (dots) uphill, towards the data's modes (crosses)."
         )
-    figure = _img(path, "image/png", "decision surface of D")
-    return [("What D believes", f"{figure}<p class='explain'>{_esc(text)}</p>")]
+    figure = _figure(path, "image/png", "decision surface of D")
+    return [("What D believes", [figure, _explain(text)])]
 
 
-def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) -> str:
+def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) -> Block:
     if not snaps:
         return _note("No samples yet.")
     step, npy = snaps[-1]
@@ -383,10 +383,10 @@ def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) ->
         n = np.load(npy, mmap_mode="r").shape[0]
     except Exception as err:  # a report must not die on one bad picture
         return _error(f"the samples of step {step}", err)
-    return _img(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
+    return _figure(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
 
 
-def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[str, str]:
+def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[Block, Block]:
     """Text runs: (the last snapshot's first lines, the first lines of up to 6 snapshots)."""
     texts = [(step, p.with_suffix(".txt")) for step, p in snaps]
     texts = [(step, p) for step, p in texts if p.is_file()]
@@ -398,18 +398,18 @@ def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[str, 
             return "".join(line for _, line in zip(range(n), f, strict=False))
 
     step, last = texts[-1]
-    final = f"<p class='meta'>step {step}</p><pre>{_esc(head(last, lines))}</pre>"
+    final = _block("texts", texts=[{"step": step, "text": head(last, lines)}])
     chosen = [texts[round(i)] for i in np.linspace(0, len(texts) - 1, min(6, len(texts)))]
-    lapse = "".join(f"<p class='meta'>step {s}</p><pre>{_esc(head(p, 4))}</pre>" for s, p in chosen)
+    lapse = _block("texts", texts=[{"step": s, "text": head(p, 4)} for s, p in chosen])
     return final, lapse
 
 
 def _timelapse(
     run_dir: Path, snaps: list[tuple[int, Path]], centers: np.ndarray | None
-) -> tuple[str, str]:
-    """(the GIF, the grid of panels) as HTML; the GIF part is empty when it could not be had."""
+) -> tuple[list[Block], Block]:
+    """([the GIF], the grid of panels); the GIF's list is empty when it could not be had."""
     if not snaps:
-        return "", _note("No samples yet, so no time-lapse.")
+        return [], _note("No samples yet, so no time-lapse.")
     grid, gif = run_dir / "timelapse.png", run_dir / "timelapse.gif"
     try:
         newest = max(p.stat().st_mtime for _, p in snaps)
@@ -421,61 +421,18 @@ def _timelapse(
                 except (OSError, ValueError):  # a snapshot being written right now
                     continue
             if not loaded:
-                return "", _note("No readable samples yet, so no time-lapse.")
+                return [], _note("No readable samples yet, so no time-lapse.")
             timelapse(loaded, grid, gif, centers=centers)
     except Exception as err:
-        return "", _error("the time-lapse", err)
+        return [], _error("the time-lapse", err)
     span = f"{len(snaps)} snapshots, steps {snaps[0][0]} to {snaps[-1][0]}"
     return (
-        _img(gif, "image/gif", "time-lapse animation", f"animation of all {span}"),
-        _img(grid, "image/png", "time-lapse grid", f"evenly chosen among the {span}"),
+        [_figure(gif, "image/gif", "time-lapse animation", f"animation of all {span}")],
+        _figure(grid, "image/png", "time-lapse grid", f"evenly chosen among the {span}"),
     )
 
 
-# --------------------------------------------------------------------------------------------
-# the page
-
-_CSS = """
-:root { --fg: #1d2433; --muted: #5b6475; --line: #dfe3ea; --bg: #f6f7f9; --accent: #1f5fa8; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 28px 24px 48px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 0 0 12px; }
-.meta { color: var(--muted); margin: 0 0 4px; font-size: 13px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  padding: 18px 20px; margin: 18px 0; }
-.cards { display: flex; flex-wrap: wrap; gap: 10px; margin-bottom: 8px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 120px; }
-.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase;
-  letter-spacing: .04em; }
-.card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card .of { font-size: 14px; color: var(--muted); font-weight: 400; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 14px; }
-th, td { padding: 4px 12px; border-bottom: 1px solid var(--line); text-align: left; }
-th { background: #f0f2f5; font-weight: 600; }
-td.num { text-align: right; }
-tbody tr:nth-child(even) { background: #fafbfc; }
-details { margin-top: 14px; }
-summary { cursor: pointer; color: var(--accent); margin-bottom: 8px; }
-.scroll { overflow-x: auto; max-height: 420px; overflow-y: auto; }
-figure { margin: 0; }
-figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); }
-figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
-.pair { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.pair figure { flex: 0 1 460px; min-width: 0; }
-pre { background: #f3f4f7; border: 1px solid var(--line); border-radius: 6px; padding: 12px;
-  overflow-x: auto; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.note { color: var(--muted); font-style: italic; margin: 0; }
-td.means { color: var(--muted); font-size: 13px; max-width: 560px; }
-.explain { color: var(--muted); font-size: 14px; max-width: 900px; margin: 8px 0 0; }
-.resumes { margin: 8px 0 0; padding-left: 20px; }
-.error { color: #a61b1b; margin: 0; }
-"""
-
-
-def _phases(run_dir: Path, rows: list[dict]) -> list[tuple[str, str]]:
+def _phases(run_dir: Path, rows: list[dict]) -> list[Section]:
     """For a model that trains in phases (ProGAN's resolutions): when each ended, and its
     fixed-noise samples at that moment as a time-lapse (samples/phase_*.npy)."""
     files = {p.stem.removeprefix("phase_"): p for p in (run_dir / "samples").glob("phase_*.npy")}
@@ -489,19 +446,17 @@ def _phases(run_dir: Path, rows: list[dict]) -> list[tuple[str, str]]:
         return (step if _is_number(step) else math.inf, digits, phase)
 
     phases = sorted(files, key=order)
-    table = ["<table><thead><tr><th>phase</th><th>ended at step</th><th>wall time</th>"]
-    table.append("<th>samples</th></tr></thead><tbody>")
+    table = []
     for phase in phases:
         row = ended.get(phase, {})
-        step = _fmt(row["step"]) if _is_number(row.get("step")) else "&ndash;"
-        wall = _esc(_fmt_duration(row["time"])) if _is_number(row.get("time")) else "&ndash;"
         png = f"samples/phase_{phase}.png"
-        link = f'<a href="{_esc(png)}">{_esc(png)}</a>' if (run_dir / png).is_file() else ""
-        table.append(
-            f"<tr><td>{_esc(phase)}</td><td class='num'>{step}</td><td class='num'>{wall}</td>"
-            f"<td>{link}</td></tr>"
-        )
-    table.append("</tbody></table>")
+        table.append({
+            "phase": phase,
+            "step": _fmt(row["step"]) if _is_number(row.get("step")) else None,
+            "wall": _fmt_duration(row["time"]) if _is_number(row.get("time")) else None,
+            "link": png if (run_dir / png).is_file() else "",
+        })  # fmt: skip
+    table = _block("phases", rows=table)
     grid, gif = run_dir / "phases.png", run_dir / "phases.gif"
     try:
         if _stale([grid, gif], max(p.stat().st_mtime for p in files.values())):
@@ -509,14 +464,14 @@ def _phases(run_dir: Path, rows: list[dict]) -> list[tuple[str, str]]:
             titles = {i: f"phase {phase}" for i, phase in enumerate(phases)}
             timelapse(snaps, grid, gif, titles=titles)
     except Exception as err:  # a report must not die on one bad picture
-        return [("Phases", "\n".join(table) + _error("the phase snapshots", err))]
+        return [("Phases", [table, _error("the phase snapshots", err)])]
     what = f"{len(phases)} phases, the fixed-noise samples at the end of each"
-    animation = _img(gif, "image/gif", "phases animation", f"animation of the {what}")
-    top = f'<div class="pair"><div>{"".join(table)}</div>{animation}</div>'
-    return [("Phases", top + _img(grid, "image/png", "phases grid", what))]
+    animation = _figure(gif, "image/gif", "phases animation", f"animation of the {what}")
+    top = _block("pair", parts=[table, animation])
+    return [("Phases", [top, _figure(grid, "image/png", "phases grid", what)])]
 
 
-def _pictures(run_dir: Path) -> list[tuple[str, str]]:
+def _pictures(run_dir: Path) -> list[Section]:
     """The final image pictures (interpolations, nearest neighbours) when the run has them."""
     from gankit.viz.pictures import INTERPOLATION, NEAREST
 
@@ -530,9 +485,25 @@ def _pictures(run_dir: Path) -> list[tuple[str, str]]:
     for title, name in (("Latent interpolations", INTERPOLATION), ("Memorisation check", NEAREST)):
         path = run_dir / "pictures" / name
         if path.exists():
-            text = f"<p class='explain'>{_esc(explain[name])}</p>"
-            sections.append((title, _img(path, "image/png", title) + text))
+            sections.append((title, [_figure(path, "image/png", title), _explain(explain[name])]))
     return sections
+
+
+# --------------------------------------------------------------------------------------------
+# the page
+
+
+@functools.cache
+def _template() -> jinja2.Template:
+    # autoescape on for the whole page: every value the code passes in is escaped
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("gankit.viz", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a misspelt field is an error, not an empty cell
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2")
 
 
 def write_report(run_dir: Path, model: Any = None) -> Path:
@@ -554,47 +525,30 @@ def write_report(run_dir: Path, model: Any = None) -> Path:
     snaps = list_snapshots(run_dir)
     resumes = read_metrics(run_dir / RESUMES)
     game = _read_game(run_dir, model, info, resumes)
-    model_name, data = _name(cfg, "model"), _name(cfg, "data")
 
     if info.get("kind") == "text":  # token ids are no picture: show the decoded snapshots
-        samples_html, grid_html = _text_samples(snaps)
+        samples, lapse = _text_samples(snaps)
     else:
-        gif_html, grid_html = _timelapse(run_dir, snaps, centers)
-        samples_html = f'<div class="pair">{_final_samples(snaps, centers)}{gif_html}</div>'
-    generated = datetime.now().strftime("%Y-%m-%d %H:%M")
-    config_html = f"<pre>{_esc(config_text)}</pre>" if config_text else _note("No config.yaml.")
-    sections = [
+        gif, lapse = _timelapse(run_dir, snaps, centers)
+        samples = _block("pair", parts=[_final_samples(snaps, centers), *gif])
+    config = _block("pre", text=config_text) if config_text else _note("No config.yaml.")
+    sections: list[Section] = [
         ("Summary", _summary(cfg, rows, game) + _resume_notes(resumes)),
         ("Evaluation", _eval_tables(run_dir, rows, game)),
         ("Training curves", _curves(run_dir, rows, game)),
         *_surface(run_dir, game, snaps, centers),
-        ("Samples", samples_html),
-        ("Time-lapse", grid_html),
+        ("Samples", [samples]),
+        ("Time-lapse", [lapse]),
         *_phases(run_dir, rows),
         *_pictures(run_dir),
-        ("Config", config_html),
+        ("Config", [config]),
     ]
-    body = "\n".join(
-        f"<section><h2>{_esc(t)}</h2>\n{content}\n</section>" for t, content in sections
+    page = _template().render(
+        title=f"{_name(cfg, 'model')} on {_name(cfg, 'data')}",
+        run=str(run_dir.resolve()),
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        sections=sections,
     )
-    title = f"{model_name} on {data}"
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_esc(title)} &middot; gankit report</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<main>
-<h1>{_esc(title)}</h1>
-<p class="meta">run {_esc(run_dir.resolve())} &middot; report written {_esc(generated)}</p>
-{body}
-</main>
-</body>
-</html>
-"""
     out = run_dir / "report.html"
     write_atomic(out, page)
     return out
