@@ -24,7 +24,7 @@ from gankit.losses import (
 )
 from gankit.metrics.meanings import meaning
 from gankit.metrics.music import ALL_KEYS
-from gankit.viz import read_metrics, write_report
+from gankit.viz import read_metrics
 from gankit.viz.surface import d_surface
 
 from .conftest import TINY, model_case
@@ -38,7 +38,7 @@ def train(tmp_path, name="run", model="gan", steps=20, extra=()):
 
 def page(run_dir) -> str:
     """The report's HTML with its entities decoded (D&#x27;s -> D's)."""
-    return html.unescape(write_report(run_dir).read_text(encoding="utf-8"))
+    return html.unescape(api.report(run_dir).read_text(encoding="utf-8"))
 
 
 def test_equilibrium_of_the_standard_loss_is_ln4_and_ln2_and_none_for_a_critic():
@@ -147,7 +147,7 @@ def test_report_without_a_model_still_has_meanings_and_no_surface(tmp_path):
 
 
 def headings(run_dir) -> list[str]:
-    return re.findall(r"<h2>([^<]*)</h2>", write_report(run_dir).read_text(encoding="utf-8"))
+    return re.findall(r"<h2>([^<]*)</h2>", api.report(run_dir).read_text(encoding="utf-8"))
 
 
 def test_a_report_has_every_section_its_run_can_fill(tmp_path):

@@ -9,7 +9,7 @@ import torch
 
 from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
-from gankit.errors import CheckpointError, RunError
+from gankit.errors import CheckpointError, GankitError, RunError
 from gankit.files import free_path
 from gankit.models import GANModel, build_model
 from gankit.training import distributed
@@ -17,6 +17,7 @@ from gankit.training.checkpoint import load_checkpoint
 from gankit.training.control import resolve_device
 from gankit.training.run import RunDir, data_description
 from gankit.training.trainer import Trainer
+from gankit.viz.report import write_report
 
 
 def default_run_dir(cfg: ExperimentConfig, preset: str | None, root: Path = Path("runs")) -> Path:
@@ -201,3 +202,14 @@ def load(run_dir: str | Path, device: str = "cpu") -> GANModel:
 def sample(run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
     """n samples [n, *data_shape] from a run's latest checkpoint, reproducible by seed."""
     return load(run_dir, device).sample(n, seed=seed).cpu()
+
+
+def report(run_dir: str | Path) -> Path:
+    """Writes RUN/report.html and returns its path; with the run's model, when it has a
+    checkpoint gankit can load, the page also draws D's decision surface and the losses'
+    equilibria."""
+    try:
+        model = load_run(run_dir, with_data=False)[0]
+    except GankitError:  # no checkpoint yet, or one that cannot be read: the rest still shows
+        model = None
+    return write_report(Path(run_dir), model)

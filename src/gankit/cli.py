@@ -352,11 +352,11 @@ def export(
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="a run folder")]) -> None:
     """Write RUN_DIR/report.html: config, curves, samples, time-lapse, metrics."""
+    from gankit.api import report as write_report
     from gankit.training.run import RunDir
-    from gankit.viz.report import write_report
 
     RunDir.open(run_dir)
-    typer.echo(f"wrote {write_report(Path(run_dir))}")
+    typer.echo(f"wrote {write_report(run_dir)}")
 
 
 @app.command()

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# the files of a run folder that more than one layer reads (training writes them, viz reads them)
+CONFIG = "config.yaml"
+METRICS = "metrics.jsonl"
+RESUMES = "resumes.jsonl"  # one row per resume: kept apart, so resumed and straight runs log alike
+TRAINING = "training.json"  # there while a trainer works on the run: its pid, host and start
+
 
 def write_atomic(path: Path, text: str) -> None:
     """Writes through a temporary file and a rename: a crash leaves the old file whole."""

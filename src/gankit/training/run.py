@@ -12,13 +12,8 @@ from pathlib import Path
 
 from gankit.config import ExperimentConfig, load_config_file
 from gankit.errors import RunError
-from gankit.files import write_atomic
+from gankit.files import CONFIG, METRICS, RESUMES, TRAINING, write_atomic
 from gankit.training.checkpoint import list_checkpoints
-
-CONFIG = "config.yaml"
-METRICS = "metrics.jsonl"
-RESUMES = "resumes.jsonl"  # one row per resume: kept apart, so resumed and straight runs log alike
-TRAINING = "training.json"  # there while a trainer works on the run: its pid, host and start
 
 
 class RunDir:

@@ -21,10 +21,9 @@ import jinja2
 import numpy as np
 import yaml
 
-from gankit.errors import GankitError, RunError
-from gankit.files import write_atomic
+from gankit.errors import RunError
+from gankit.files import RESUMES, write_atomic
 from gankit.metrics.meanings import meaning
-from gankit.training.run import RESUMES
 from gankit.viz.plots import (
     eval_curves,
     list_snapshots,
@@ -146,17 +145,7 @@ class _Game:
     resumes: list[int] = field(default_factory=list)
 
 
-def _load_model(run_dir: Path) -> Any:
-    from gankit.api import load_run
-
-    try:
-        return load_run(run_dir, with_data=False)[0]
-    except GankitError:  # no checkpoint yet, or a folder only partly a run: no model parts
-        return None
-
-
 def _read_game(run_dir: Path, model: Any, info: dict, resumes: list[dict]) -> _Game:
-    model = model if model is not None else _load_model(run_dir)
     centers = _read_centers(info)
     total = len(centers) if centers is not None else info.get("modes")  # Stacked MNIST: 1000
     return _Game(
@@ -509,8 +498,8 @@ def _template() -> jinja2.Template:
 def write_report(run_dir: Path, model: Any = None) -> Path:
     """Write RUN/report.html, one self-contained page (images inlined), and return its path.
 
-    `model`: the run's trained model when the caller holds it; else it is loaded from the
-    latest checkpoint, when there is one, for D's decision surface and the losses' equilibria.
+    `model`: the run's trained model, for D's decision surface and the losses' equilibria
+    (`gankit.api.report` loads it from the latest checkpoint); without it, those are left out.
     Also (re)draws RUN/loss_curves.png, RUN/eval_curves.png, RUN/decision_surface.png and,
     when missing or older than the newest snapshot, RUN/timelapse.png and RUN/timelapse.gif.
     Works on a run with no metrics or samples yet.
