@@ -23,11 +23,12 @@ from pathlib import Path
 from common import save, settings
 
 # (name in the table, preset, overrides)
+BEFORE = ("model.g_norm=false", "model.d_dropout=0")
 RUNS = [
     ("mnist-cgan", "mnist-cgan", ()),
-    ("mnist-cgan, before (ReLU G, no dropout)", "mnist-cgan", ("model.g_norm=false", "model.d_dropout=0")),
+    ("mnist-cgan, before (ReLU G, no dropout)", "mnist-cgan", BEFORE),
     ("mnist-cdcgan", "mnist-cdcgan", ()),
-]  # fmt: skip
+]
 
 
 def train_one(name: str, preset: str, extra: tuple, args) -> dict:

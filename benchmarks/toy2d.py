@@ -142,7 +142,7 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
         "quality = within 3 std of the nearest centre; modes covered; reverse KL of the "
         "high-quality histogram against uniform. Mean ± standard error over seeds "
         f"{settings['seeds']}. Target: every mode in every seed, >= 98% high quality, reverse KL "
-        "<= 0.05, each run within 5 minutes (column \"target met\"); \"all modes, >= 90%\": every "
+        '<= 0.05, each run within 5 minutes (column "target met"); "all modes, >= 90%": every '
         "mode in every seed with at least 90% high-quality samples.",
         "",
     ]
@@ -163,7 +163,8 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
                 f"| `{r['preset']}` | {r['model']} | {r['steps']} "
                 f"| {r['modes']:.1f} ± {r['modes_se']:.1f} "
                 f"| {r['hq_pct']:.1f} ± {r['hq_pct_se']:.1f} "
-                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} | {covers} | {ok} |"
+                f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} "
+                f"| {covers} | {ok} |"
             )
         lines += ["", "Published (same protocol):", "", "| method | modes | % HQ | rev KL |"]
         lines.append("|---|---|---|---|")

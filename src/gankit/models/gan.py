@@ -66,8 +66,15 @@ register_model(
     config=CGANConfig,
     spec=ModelSpec(data_kind="image", default_data="mnist5k", conditional=True, tiny=TINY),
     defaults=dict(
-        z_dim=100, g_hidden=512, g_layers=2, d_hidden=512, d_layers=2, lr_g=2e-4, lr_d=2e-4,
-        g_norm=True, d_dropout=0.3,
+        z_dim=100,
+        g_hidden=512,
+        g_layers=2,
+        d_hidden=512,
+        d_layers=2,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        g_norm=True,
+        d_dropout=0.3,
     ),  # fmt: skip
     help="Conditional GAN (Mirza and Osindero 2014): MLP G and D, the label joined to z and x.",
 )(AdversarialGAN)
