@@ -254,7 +254,7 @@ def test_run_grows_through_every_phase_with_a_grid_for_each(grown):
     page = (grown / "report.html").read_text()
     section = page[page.index("<h2>Phases</h2>") :]
     for phase, step in ends:  # a row per phase: its name, when it ended, its grid
-        assert f"<td>{phase}</td><td class='num'>{step}</td>" in section
+        assert f'<td>{phase}</td><td class="num">{step}</td>' in section
         assert f'href="samples/phase_{phase}.png"' in section
     assert (grown / "phases.gif").is_file()
 
