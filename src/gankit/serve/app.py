@@ -49,6 +49,21 @@ def shown(fn):
     return handler
 
 
+def picture(label: str, elem_id: str, pixelated: bool = True):
+    """An output image with a download button; `pixelated`: enlarged without smoothing, so an
+    8x8 digit stays sharp."""
+    import gradio as gr
+
+    return gr.Image(
+        label=label,
+        format="png",
+        buttons=IMAGE_BUTTONS,
+        interactive=False,
+        elem_id=elem_id,
+        elem_classes="pixelated" if pixelated else None,
+    )
+
+
 def png(run: ServedRun, image, name: str) -> str:
     """An image [H, W, 3] as a PNG file of its own, for the page. Gradio writes an image
     given as an array to a file named by its content, in place, so two requests that draw
@@ -87,14 +102,7 @@ def images_panel(run: ServedRun) -> None:
             elem_id=f"{k}-class",
         )
     button = gr.Button("Sample", variant="primary", elem_id=f"{k}-sample")
-    out = gr.Image(
-        label="samples",
-        format="png",
-        buttons=IMAGE_BUTTONS,
-        interactive=False,
-        elem_id=f"{k}-grid",
-        elem_classes="pixelated",
-    )
+    out = picture("samples", f"{k}-grid")
     button.click(
         shown(lambda n, seed, cls: png(run, actions.sample_images(run, n, seed, cls), "samples")),
         [n, seed, cls],
@@ -111,22 +119,8 @@ def images_panel(run: ServedRun) -> None:
     t = gr.Slider(0, 1, 0.5, step=0.05, label="position", elem_id=f"{k}-t")
     go = gr.Button("Interpolate", elem_id=f"{k}-interpolate")
     with gr.Row():
-        one = gr.Image(
-            label="at the position",
-            format="png",
-            buttons=IMAGE_BUTTONS,
-            interactive=False,
-            elem_id=f"{k}-at",
-            elem_classes="pixelated",
-        )
-        path = gr.Image(
-            label="the whole path",
-            format="png",
-            buttons=IMAGE_BUTTONS,
-            interactive=False,
-            elem_id=f"{k}-path",
-            elem_classes="pixelated",
-        )
+        one = picture("at the position", f"{k}-at")
+        path = picture("the whole path", f"{k}-path")
 
     def interpolate(a, b, t, cls):
         at, path = actions.interpolate(run, a, b, t, cls)
@@ -153,22 +147,8 @@ def translation_panel(run: ServedRun, uploads: Path, max_pixels: int) -> None:
     )
     button = gr.Button("Translate", variant="primary", elem_id=f"{k}-translate")
     with gr.Row():
-        seen = gr.Image(
-            label="input (as the model sees it)",
-            format="png",
-            buttons=IMAGE_BUTTONS,
-            interactive=False,
-            elem_id=f"{k}-input",
-            elem_classes="pixelated",
-        )
-        result = gr.Image(
-            label="translation",
-            format="png",
-            buttons=IMAGE_BUTTONS,
-            interactive=False,
-            elem_id=f"{k}-output",
-            elem_classes="pixelated",
-        )
+        seen = picture("input (as the model sees it)", f"{k}-input")
+        result = picture("translation", f"{k}-output")
     download = gr.File(label="download", interactive=False, elem_id=f"{k}-download")
 
     def translate(path, direction):
@@ -223,13 +203,7 @@ def music_panel(run: ServedRun) -> None:
         seed = gr.Number(0, precision=0, minimum=0, label="seed", elem_id=f"{k}-seed")
     button = gr.Button("Generate", variant="primary", elem_id=f"{k}-generate")
     audio = gr.Audio(label="listen", type="filepath", interactive=False, elem_id=f"{k}-audio")
-    roll = gr.Image(
-        label="piano roll",
-        format="png",
-        buttons=IMAGE_BUTTONS,
-        interactive=False,
-        elem_id=f"{k}-roll",
-    )
+    roll = picture("piano roll", f"{k}-roll", pixelated=False)
     midi = gr.File(label="MIDI", interactive=False, elem_id=f"{k}-midi")
 
     def music(n, seed):
@@ -259,13 +233,7 @@ def report_panel(run: ServedRun):
         interactive=False,
         elem_id=f"{k}-metrics",
     )
-    curve = gr.Image(
-        label="training curves",
-        format="png",
-        buttons=IMAGE_BUTTONS,
-        interactive=False,
-        elem_id=f"{k}-curves",
-    )
+    curve = picture("training curves", f"{k}-curves", pixelated=False)
     config = gr.Code(label="config.yaml", language="yaml", interactive=False, elem_id=f"{k}-config")
     report = gr.HTML(elem_id=f"{k}-report")
 
