@@ -177,7 +177,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "KID: gankit's (Inception features of the 2015-12-05 TF Inception-v3, unbiased MMD^2, "
         "cubic kernel, mean and std over 100 subsets; raw, not x1000; lower is better) of "
         f"{info['n']} samples of G_ema against: LFW, its 100 training faces (no test split "
-        "exists: a score of fitting those faces; 100 subsets of all 100 faces, so its std is 0); "
+        "exists: a score of fitting those faces; every subset holds all 100 faces and 100 of the "
+        "samples, so the std comes from the samples alone); "
         f"Fashion-MNIST, {info['n_ref']} images of the test split (all 10,000 in the benchmark), "
         "which no run saw.",
         "",
