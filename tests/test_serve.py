@@ -57,6 +57,17 @@ def png(path: Path, size=(20, 12), mode="RGB") -> Path:
 
 
 # ------------------------------------------------------------------ images
+
+
+def copy_run(run, tmp_path: Path) -> Path:
+    """A copy of a served run's folder, to damage or change without touching the shared one."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run.path, copy)
+    return copy
+
+
 def test_a_folder_of_runs_gives_a_tab_per_run_with_what_its_model_declares(runs):
     assert sorted(runs) == ["cdcgan", "cyclegan", "dcgan", "gan", "musegan", "seqgan"]
     kinds = {k: (r.kind, r.conditional) for k, r in runs.items()}
@@ -217,10 +228,8 @@ def test_a_damaged_run_is_refused_with_a_message_and_the_others_still_serve(runs
 
 
 def test_a_truncated_checkpoint_is_a_message_on_use(runs, tmp_path):
-    import shutil
 
-    copy = tmp_path / "run"
-    shutil.copytree(runs["dcgan"].path, copy)
+    copy = copy_run(runs["dcgan"], tmp_path)
     ckpt = sorted((copy / "checkpoints").glob("*.pt"))[-1]
     ckpt.write_bytes(ckpt.read_bytes()[:100])
     run = ServedRun.open(copy, "run")
@@ -229,12 +238,10 @@ def test_a_truncated_checkpoint_is_a_message_on_use(runs, tmp_path):
 
 
 def test_a_run_still_training_says_so_and_serves_its_newest_checkpoint(runs, tmp_path):
-    import shutil
 
     from gankit.training.run import RunDir
 
-    copy = tmp_path / "run"
-    shutil.copytree(runs["dcgan"].path, copy)
+    copy = copy_run(runs["dcgan"], tmp_path)
     run = ServedRun.open(copy, "run")
     assert run.status() == "dcgan on digits, step 2 of 2"
     with RunDir(copy).training():  # as the Trainer marks it while it trains
@@ -248,10 +255,8 @@ def test_a_run_still_training_says_so_and_serves_its_newest_checkpoint(runs, tmp
 
 
 def test_a_run_whose_trainer_was_killed_is_not_training(runs, tmp_path):
-    import shutil
 
-    copy = tmp_path / "run"
-    shutil.copytree(runs["dcgan"].path, copy)
+    copy = copy_run(runs["dcgan"], tmp_path)
     for p in (copy / "checkpoints").glob("*.pt"):
         p.unlink()
     leave_stale_marker(copy)
@@ -262,12 +267,10 @@ def test_a_run_whose_trainer_was_killed_is_not_training(runs, tmp_path):
 
 
 def test_a_newer_checkpoint_is_picked_up(runs, tmp_path):
-    import shutil
 
     from gankit.training.checkpoint import load_checkpoint, save_checkpoint
 
-    copy = tmp_path / "run"
-    shutil.copytree(runs["dcgan"].path, copy)
+    copy = copy_run(runs["dcgan"], tmp_path)
     run = ServedRun.open(copy, "run")
     before = actions.sample_images(run, 4, 0)
     state = load_checkpoint(sorted((copy / "checkpoints").glob("*.pt"))[-1])

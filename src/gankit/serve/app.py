@@ -76,6 +76,12 @@ def png(run: ServedRun, image, name: str) -> str:
     return str(path)  # gradio takes file paths as str only
 
 
+def one_at_a_time(run: ServedRun) -> dict:
+    """Event options that queue a model's requests: one at a time, so two users never share
+    its state mid-request."""
+    return dict(concurrency_id=run.key, concurrency_limit=1)
+
+
 def api(run: ServedRun, action: str) -> str:
     """The event's name in the app's API (scripts, gradio_client): RUNKEY_ACTION."""
     return f"{run.key}_{action}".replace("-", "_")
@@ -90,7 +96,7 @@ def images_panel(run: ServedRun) -> None:
     import gradio as gr
 
     k = run.key
-    opts = dict(concurrency_id=k, concurrency_limit=1)
+    opts = one_at_a_time(run)
     with gr.Row():
         n = gr.Slider(1, actions.MAX_SAMPLES, 16, step=1, label="samples", elem_id=f"{k}-n")
         seed = gr.Number(0, precision=0, minimum=0, label="seed", elem_id=f"{k}-seed")
@@ -160,8 +166,7 @@ def translation_panel(run: ServedRun, uploads: Path, max_pixels: int) -> None:
         [file, direction],
         [seen, result, download],
         api_name=api(run, "translate"),
-        concurrency_id=k,
-        concurrency_limit=1,
+        **one_at_a_time(run),
     )
 
 
@@ -189,8 +194,7 @@ def text_panel(run: ServedRun) -> None:
         [n, seed, temp],
         out,
         api_name=api(run, "text"),
-        concurrency_id=k,
-        concurrency_limit=1,
+        **one_at_a_time(run),
     )
 
 
@@ -215,8 +219,7 @@ def music_panel(run: ServedRun) -> None:
         [n, seed],
         [audio, roll, midi],
         api_name=api(run, "music"),
-        concurrency_id=k,
-        concurrency_limit=1,
+        **one_at_a_time(run),
     )
 
 
