@@ -353,7 +353,8 @@ def run_python(block: Block, monkeypatch) -> None:
     def train(*args, overrides=None, **kwargs):
         return real(*args, overrides=[*(overrides or []), *FEW_STEPS], **kwargs)
 
-    monkeypatch.setattr(gankit, "train", train)
+    for module in (gankit, gankit.api):  # README blocks call gankit.train or api.train
+        monkeypatch.setattr(module, "train", train)
     names: dict = {}
     exec(compile("\n".join(t for _, t in block.lines), str(README), "exec"), names)
     for k, text in block.lines:
