@@ -300,6 +300,34 @@ def test_explicit_precision_is_kept_on_any_cpu(tmp_path, cpu_with):
     assert trainer.cfg.train.precision == "bf16" and trainer.precision_reason == "as configured"
 
 
+def test_auto_channels_last_is_on_for_conv_models_on_cpu_and_recorded(tmp_path, monkeypatch):
+    seen = []
+    real_step = Trainer.next_batch
+
+    def spy(self):
+        seen.append(real_step(self))
+        return seen[-1]
+
+    monkeypatch.setattr(Trainer, "next_batch", spy)
+    conv = api.train(None, "dcgan", "digits", [*IMAGE_TINY, *TRAIN_TINY, "train.steps=1"],
+                     tmp_path / "conv")  # fmt: skip
+    assert conv.cfg.train.channels_last == "true"
+    assert RunDir.open(tmp_path / "conv").load_config().train.channels_last == "true"
+    assert seen[0][0].is_contiguous(memory_format=torch.channels_last)
+    nhwc = torch.channels_last
+    kernels = [p for p in conv.model.nets["D"].parameters() if p.dim() == 4]
+    assert kernels and all(p.is_contiguous(memory_format=nhwc) for p in kernels)
+    mlp = api.prepare(None, "gan", "ring", TINY, tmp_path / "mlp")
+    assert mlp.cfg.train.channels_last == "false"
+    off = api.prepare(None, "dcgan", "digits", [*IMAGE_TINY, *TRAIN_TINY,
+                      "train.channels_last=False"], tmp_path / "off")  # fmt: skip
+    assert off.cfg.train.channels_last == "false" and not off.channels_last
+    kernels = [p for p in off.model.nets["D"].parameters() if p.dim() == 4]
+    assert not all(p.is_contiguous(memory_format=nhwc) for p in kernels)
+    with pytest.raises(ConfigError, match="train.channels_last must be one of auto, true, false"):
+        resolve_config(overrides=["train.channels_last=sometimes"])
+
+
 def test_small_models_train_on_one_thread_and_the_callers_threads_come_back(tmp_path, monkeypatch):
     seen = []
     real_step = Trainer.next_batch

@@ -153,6 +153,8 @@ def load_run(
         state = load_checkpoint(path, map_location="cpu")
         model.load_training_state(state, path, weights_only=True)
         step = int(state["step"])
+    if cfg.train.channels_last == "true":  # the layout it trained in: the very same samples
+        model.nets.to(memory_format=torch.channels_last)
     model.eval()
     return model, data if with_data else None, cfg, step
 

@@ -128,7 +128,8 @@ def train(
         typer.echo(f"run folder: {trainer.run.path} (from step {trainer.step})")
         t = trainer.cfg.train
         threads = f"{trainer.threads} thread{'s' * (trainer.threads > 1)}"
-        typer.echo(f"precision {t.precision} ({trainer.precision_reason}), {threads}")
+        layout = ", channels-last" if trainer.channels_last else ""
+        typer.echo(f"precision {t.precision} ({trainer.precision_reason}){layout}, {threads}")
         mb = trainer.checkpoint_bytes() / 2**20
         size = f"{mb:,.0f}" if mb >= 10 else f"{mb:.1f}"
         typer.echo(f"checkpoints about {size} MB each, {t.keep_last} kept (train.keep_last)")

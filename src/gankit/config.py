@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gankit.errors import ConfigError
-from gankit.options import check_options, option
+from gankit.options import check_options, option, switch
 from gankit.registry import DATASETS, MODELS
 
 SECTIONS = ("model", "data", "train")
@@ -35,7 +35,9 @@ class TrainConfig:
     # large conv models where the hardware computes in bf16, else fp32; the run records its choice
     precision: str = option("auto", choices=PRECISIONS)
     threads: int = option(0, min=0)  # intra-op CPU threads; 0 = auto: 1 for small models, else all
-    channels_last: bool = False  # NHWC memory layout for conv nets and image batches
+    # NHWC memory layout for conv nets and image batches: auto | true | false. auto: on for large
+    # conv models on a CPU, and on a GPU in bf16/fp16; the run records its choice
+    channels_last: str = "auto"
     compile: bool = False  # torch.compile each net (slow start, faster steps on some machines)
     sync_bn: bool = False  # batch norm over the global batch under torchrun (CUDA only)
     on_nonfinite: str = option("stop", choices=ON_NONFINITE)  # NaN/inf loss: stop, or rollback
@@ -54,6 +56,7 @@ class TrainConfig:
     report: bool = True  # write report.html when training ends
 
     def validate(self) -> None:
+        self.channels_last = switch(self.channels_last, "train.channels_last")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"train.device must be auto, cpu or cuda[:N], got {self.device!r}")
 

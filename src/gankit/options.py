@@ -84,3 +84,15 @@ class Named:
     """The `name` field every registered entry's config starts with (the registry fills it)."""
 
     name: str = ""
+
+
+SWITCH = ("auto", "true", "false")
+
+
+def switch(value: Any, key: str) -> str:
+    """An auto | true | false option in lower case. Not an option's `choices`, because a YAML
+    `true` or `--set key=true` arrives in a str field as "True"."""
+    value = str(value).lower()
+    if value not in SWITCH:
+        raise ConfigError(f"{key} must be one of {', '.join(SWITCH)}, got {value!r}")
+    return value

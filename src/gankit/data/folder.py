@@ -28,11 +28,10 @@ from gankit.data.pixels import (
 )
 from gankit.data.sources import DataSource
 from gankit.data.streaming import StreamSet
-from gankit.errors import ConfigError, DataError
-from gankit.options import check_options, option
+from gankit.errors import DataError
+from gankit.options import check_options, option, switch
 from gankit.registry import register_dataset
 
-IN_MEMORY = ("auto", "true", "false")
 # auto decodes into memory up to this: 1 GB holds 87,000 images at 3x64x64 or 5,400 at 3x256x256;
 # past it, the decode before the first step takes minutes and memory is better left to the model
 AUTO_MEMORY_MB = 1024
@@ -161,13 +160,8 @@ def files_key(name: str, root: Path, files: list[Path], shape: tuple[int, ...]) 
 
 
 def check_in_memory(cfg) -> None:
-    """data.in_memory is auto, true or false: not an option's `choices`, because
-    `--set data.in_memory=true` arrives as "True" and is first put in lower case here."""
-    cfg.in_memory = str(cfg.in_memory).lower()
-    if cfg.in_memory not in IN_MEMORY:
-        raise ConfigError(
-            f"data.in_memory must be one of {', '.join(IN_MEMORY)}, got {cfg.in_memory!r}"
-        )
+    """data.in_memory is auto, true or false."""
+    cfg.in_memory = switch(cfg.in_memory, "data.in_memory")
 
 
 def wants_memory(in_memory: str, mb: float) -> bool:

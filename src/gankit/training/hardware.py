@@ -6,6 +6,11 @@ faster than in fp32; on a CPU without them (AVX2-only, e.g. AMD Zen 3) oneDNN em
 the same step is about 10x slower. So `train.precision=auto` picks bf16 only for models whose
 work is large convolutions, and only on such hardware; everything else trains in fp32.
 
+`train.channels_last=auto` stores the images and convolution weights of large conv models
+channels-last (NHWC) on a CPU, where oneDNN's convolutions run faster on it in fp32 and bf16
+alike (benchmarks/results/throughput.md), and on a GPU only in bf16/fp16, where tensor cores want
+it; small models keep the default layout.
+
 Small models (2-D MLPs, LSTMs) gain nothing from several intra-op threads and slow down badly
 when the cores are shared, so `train.threads=0` (auto) runs them on one thread; large models keep
 the process's thread count (torch's default: every core, or what the caller set).
@@ -68,6 +73,16 @@ def resolve_precision(requested: str, device: torch.device, compute_bound: bool)
         return "fp32", "auto: a small model, where bf16 does not pay"
     native, why = native_bf16(device.type)
     return ("bf16" if native else "fp32"), f"auto: {why}"
+
+
+def resolve_channels_last(
+    requested: str, device: torch.device, precision: str, compute_bound: bool
+) -> str:
+    """ "true" or "false" for `train.channels_last=requested` (auto | true | false)."""
+    if requested != "auto":
+        return requested
+    wanted = compute_bound and (device.type == "cpu" or precision in ("bf16", "fp16"))
+    return "true" if wanted else "false"
 
 
 def resolve_threads(requested: int, compute_bound: bool) -> int:

@@ -39,7 +39,11 @@ from gankit.training.control import (
     resolve_device,
     seed_everything,
 )
-from gankit.training.hardware import resolve_precision, resolve_threads
+from gankit.training.hardware import (
+    resolve_channels_last,
+    resolve_precision,
+    resolve_threads,
+)
 from gankit.training.outputs import Outputs
 from gankit.training.progress import ProgressBar
 from gankit.training.run import RunDir, data_description
@@ -80,8 +84,14 @@ class Trainer:
         t.precision, self.precision_reason = resolve_precision(
             t.precision, self.device, spec.compute_bound
         )
+        t.channels_last = resolve_channels_last(
+            t.channels_last, self.device, t.precision, spec.compute_bound
+        )
         self.threads = resolve_threads(t.threads, spec.compute_bound)
-        engine = Engine(self.ranks, t.precision, self.device, t.sync_bn, t.channels_last, t.compile)
+        self.channels_last = t.channels_last == "true"
+        engine = Engine(
+            self.ranks, t.precision, self.device, t.sync_bn, self.channels_last, t.compile
+        )
         self.model = build_model(
             cfg.model, self.data.shape, self.device, t.ema, self.data.num_classes,
             self.data_info, engine,
@@ -209,7 +219,7 @@ class Trainer:
         """This process's share of the next global batch, on the device."""
         k, t = self.model.batches_per_step, self.cfg.train
         batch = self.data.batch(self.model.batch_size(t.batch_size) * k)
-        return distributed.local_batch(batch, k, self.ranks, self.device, t.channels_last)
+        return distributed.local_batch(batch, k, self.ranks, self.device, self.channels_last)
 
     def train_one_step(self) -> dict:
         batch = self.next_batch()
