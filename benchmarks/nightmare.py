@@ -52,6 +52,7 @@ from gankit.nightmare.page import pairs_grid, save_png
 from gankit.nightmare.training import PLACES, PerceptualLoss, lfw_faces, skimage_photo
 
 RESULTS = Path(__file__).parent / "results"
+SHIPPED = "src/gankit/nightmare/styles"
 NEIGHBOURS = (1, 4)  # the detector's min_neighbor_number: lenient and strict
 
 
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--style-net", type=Path, help="default: the shipped network")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     wall = time.perf_counter()
@@ -117,7 +119,8 @@ def main() -> None:
         start = time.perf_counter()
         train_faces_gan(args.faces, FACES_STEPS, args.seed)
         faces_train_s = round(time.perf_counter() - start, 1)
-    net, info = read_style_net(None)
+    net, info = read_style_net(args.style_net)
+    info.pop("file")  # a path of this machine: the repository's file is named below
     lfw = lfw_faces()
     groups = {  # name -> uint8 [N, 3, S, S] before styling
         "GAN faces": sample_faces(faces_model(args.faces), args.n_faces, args.size, args.seed),
@@ -157,12 +160,19 @@ def main() -> None:
     save_png(pairs_grid(places, 1), RESULTS / "nightmare_places.png")
     record = {
         **settings(threads=args.threads, seed=args.seed, size=args.size),
-        "faces_run": str(args.faces), "faces_gan": list(FACES_GAN), "faces_steps": FACES_STEPS,
-        "faces_train_seconds": faces_train_s, "style_net": str(DEFAULT_STYLE_NET),
-        "style_net_training": info, "seconds_per_image": timing,
-        "rows": rows, "places": place_rows,
+        "faces_run": args.faces.name,
+        "faces_gan": list(FACES_GAN),
+        "faces_steps": FACES_STEPS,
+        "faces_train_seconds": faces_train_s,
+        "style_net": args.style_net.name
+        if args.style_net
+        else f"{SHIPPED}/{DEFAULT_STYLE_NET.name}",
+        "style_net_training": info,
+        "seconds_per_image": timing,
+        "rows": rows,
+        "places": place_rows,
         "wall_seconds": round(time.perf_counter() - wall, 1),
-    }  # fmt: skip
+    }
     (RESULTS / "nightmare.json").write_text(json.dumps(record, indent=1) + "\n")
     write_markdown(record, RESULTS / "nightmare.md")
     print(json.dumps(record, indent=1))
@@ -181,13 +191,13 @@ def write_markdown(r: dict, path: Path) -> None:
     lines = [
         "# gankit nightmare: speed, faces kept, style reached (`benchmarks/nightmare.py`)",
         "",
-        f"Machine: {r['machine']}; torch {r['torch']}, {r['threads']} threads for styling. "
+        f"Machine: {r['machine']}; torch {r['torch']}, {r['threads']} thread(s) for styling. "
         f"Date: {r['date']}. Wall time of the script: {r['wall_seconds'] / 60:.1f} min.",
         "",
         "## The style network",
         "",
-        f"`{Path(r['style_net']).name}`, shipped with gankit, trained by `python -m "
-        f"gankit.nightmare.training` on `styles/nightmare.png`: {t['training']['steps']} steps "
+        f"`{r['style_net']}`, trained on `{t.get('style_image', '?')}`: "
+        f"{t['training']['steps']} steps "
         f"of batch {t['training']['batch']} at {t['training']['size']} px, seed "
         f"{t['training']['seed']}, {t['threads']} thread(s): **{t['cpu_seconds'] / 60:.1f} "
         f"CPU-minutes** ({t['wall_seconds'] / 60:.1f} min wall on the shared machine). "

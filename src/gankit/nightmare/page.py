@@ -14,11 +14,15 @@ from gankit.viz.report import _block, _explain, _figure, _note, render_page
 
 
 def pairs_grid(pairs: list[tuple[Tensor, Tensor]], per_row: int = 4) -> Tensor:
-    """uint8 [3, H, W]: before/after pairs side by side, `per_row` pairs a row, white gaps."""
+    """uint8 [3, H, W]: before/after pairs side by side, `per_row` pairs a row, white gaps
+    (and white below and right of pictures smaller than the largest)."""
+    import torch.nn.functional as F
     from torchvision.utils import make_grid
 
-    images = torch.stack([img for pair in pairs for img in pair])
-    return make_grid(images, nrow=2 * per_row, padding=2, pad_value=255)
+    images = [img for pair in pairs for img in pair]
+    h, w = max(x.shape[1] for x in images), max(x.shape[2] for x in images)
+    padded = [F.pad(x, (0, w - x.shape[2], 0, h - x.shape[1]), value=255) for x in images]
+    return make_grid(torch.stack(padded), nrow=2 * per_row, padding=2, pad_value=255)
 
 
 def save_png(x: Tensor, path: Path) -> Path:
