@@ -41,15 +41,15 @@ from gankit.nightmare.haunt import (
     FACES_GAN,
     FACES_STEPS,
     faces_model,
-    fit_long_side,
     read_style_image,
     read_style_net,
     sample_faces,
+    skimage_places,
     stylize,
     train_faces_gan,
 )
 from gankit.nightmare.page import pairs_grid, save_png
-from gankit.nightmare.training import PLACES, PerceptualLoss, lfw_faces, skimage_photo
+from gankit.nightmare.training import PLACES, PerceptualLoss, lfw_faces
 
 RESULTS = Path(__file__).parent / "results"
 SHIPPED = "src/gankit/nightmare/styles"
@@ -126,8 +126,7 @@ def main() -> None:
         "GAN faces": sample_faces(faces_model(args.faces), args.n_faces, args.size, args.seed),
         "real LFW faces": upscale(lfw, args.size),
     }
-    places = [quantize(fit_long_side(to_float(skimage_photo(n)[None]), args.size))[0]
-              for n in PLACES]  # fmt: skip
+    places = [x for _, x in skimage_places(args.size)]
     styled = {k: stylize(net, x) for k, x in groups.items()}
 
     loss = PerceptualLoss(read_style_image(DEFAULT_STYLE), info["training"]["style_size"])

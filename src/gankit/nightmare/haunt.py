@@ -74,9 +74,11 @@ def read_style_image(path: Path) -> Tensor:
     return x
 
 
-def read_photos(inputs: list[Path]) -> tuple[list[tuple[str, Tensor]], list[str]]:
-    """(name, uint8 [3, H, W]) of every image among `inputs` (files or folders, as `gankit
-    translate` reads them); and the files skipped: not images by name, or not decodable."""
+def read_photos(inputs: list[Path], size: int) -> tuple[list[tuple[str, Tensor]], list[str]]:
+    """(name, uint8 [3, H, W] with max(H, W) == size) of every image among `inputs` (files or
+    folders, as `gankit translate` reads them), each shrunk as it is read so that memory does
+    not grow with the photos' pixels; and the files skipped: not images by name, or not
+    decodable."""
     skipped = []
     for p in inputs:
         if p.is_dir():
@@ -84,7 +86,7 @@ def read_photos(inputs: list[Path]) -> tuple[list[tuple[str, Tensor]], list[str]
     photos = []
     for f in input_files(inputs):
         try:
-            photos.append((f.stem, as_channels(open_image(f), 3)[0]))
+            photos.append((f.stem, fit_long_side(as_channels(open_image(f), 3)[0], size)))
         except ImageError as e:
             skipped.append(str(e))
     if not photos:
@@ -92,17 +94,18 @@ def read_photos(inputs: list[Path]) -> tuple[list[tuple[str, Tensor]], list[str]
     return photos, skipped
 
 
-def skimage_places() -> list[tuple[str, Tensor]]:
+def skimage_places(size: int) -> list[tuple[str, Tensor]]:
     """scikit-image's sample photos the shipped style network never saw in training."""
-    return [(name, skimage_photo(name)) for name in PLACES]
+    return [(name, fit_long_side(skimage_photo(name), size)) for name in PLACES]
 
 
 def fit_long_side(x: Tensor, side: int) -> Tensor:
-    """float [N, C, H, W] resized (antialiased bilinear) so that max(H, W) == side."""
+    """uint8 [C, H, W] resized (antialiased bilinear) so that max(H, W) == side."""
     h, w = x.shape[-2:]
     scale = side / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    y = F.interpolate(to_float(x[None]), size=size, mode="bilinear", antialias=True)
+    return quantize(y)[0]
 
 
 @torch.inference_mode()
@@ -190,7 +193,7 @@ def haunt(
     image = read_style_image(style) if style is not None else None
     out = Path(out) if out is not None else default_out()
     check_out(out)
-    places, skipped = read_photos(list(photos)) if photos else (skimage_places(), [])
+    places, skipped = read_photos(list(photos), size) if photos else (skimage_places(size), [])
     model = faces_model(faces) if faces is not None and n_faces else None
     out.mkdir(parents=True, exist_ok=True)
     if net is None:
@@ -202,8 +205,7 @@ def haunt(
         before = sample_faces(model, n_faces, size, seed)
         result.faces = list(zip(before, _timed(net, before, result), strict=True))
     for name, x in places:
-        x = quantize(fit_long_side(to_float(x[None]), size))
-        result.places.append((name, x[0], _timed(net, x, result)[0]))
+        result.places.append((name, x, _timed(net, x[None], result)[0]))
     result.seconds_per_image /= max(1, len(result.faces) + len(result.places))
     _write(result, faces, seed, size)
     if skipped:
