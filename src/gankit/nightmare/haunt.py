@@ -51,6 +51,7 @@ class Haunted:
     skipped: list[str] = field(default_factory=list)
     seconds_per_image: float = 0.0
     style_info: dict = field(default_factory=dict)
+    style_image: Path | None = None  # the style the network learned, when known
 
 
 def check_out(out: Path) -> None:
@@ -198,7 +199,8 @@ def haunt(
     out.mkdir(parents=True, exist_ok=True)
     if net is None:
         net, info = train_on_style(out, style, image, training)
-    result = Haunted(out, skipped=skipped, style_info=info)
+    shown = style or (DEFAULT_STYLE if style_net is None else None)
+    result = Haunted(out, skipped=skipped, style_info=info, style_image=shown)
     if n_faces:
         if model is None:
             model = faces_model(train_faces_gan(out / "faces-gan", faces_steps, seed))
@@ -238,9 +240,11 @@ def _timed(net: StyleNet, x: Tensor, result: Haunted) -> Tensor:
 
 def _write(result: Haunted, faces_run: Path | None, seed: int, size: int) -> None:
     """The pictures as PNGs, their before/after grids, nightmare.json and nightmare.html."""
-    from gankit.nightmare.page import write_page
+    from gankit.nightmare.page import save_png, write_page
 
     out = result.out
+    if result.style_image is not None:  # a copy small enough to show on the page
+        save_png(fit_long_side(read_style_image(result.style_image), 384), out / "style.png")
     for k, (before, after) in enumerate(result.faces):
         write_image(before[None], out / "faces" / f"before_face_{k:03d}.png")
         write_image(after[None], out / "faces" / f"face_{k:03d}.png")
@@ -253,6 +257,7 @@ def _write(result: Haunted, faces_run: Path | None, seed: int, size: int) -> Non
         "faces_run": str(faces_run or out / "faces-gan"),
         "places": names,
         "skipped": result.skipped,
+        "style_image": "style.png" if result.style_image is not None else None,
         "size": size,
         "seed": seed,
         "seconds_per_image": round(result.seconds_per_image, 4),

@@ -59,6 +59,8 @@ def write_page(result, summary: dict) -> Path:
             "(Gatys et al. 2016) while keeping the content's: one pass per picture, "
             f"{summary['seconds_per_image']:.3f} s each here."
         ),
+        *([_figure(out / summary["style_image"], "image/png", "style", "the style image")]
+          if summary["style_image"] else []),
         _block("pre", text=json.dumps(summary["style_net"], indent=2)),
     ]))  # fmt: skip
     page = render_page("gankit nightmare", out, sections)
