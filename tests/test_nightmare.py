@@ -149,6 +149,18 @@ def test_nightmare_trains_a_style_network_on_a_style_image(capsys, tmp_path, fac
     assert code == 0, err
 
 
+@pytest.mark.slow
+def test_nightmare_trains_a_faces_gan_when_given_no_run(capsys, tmp_path, tiny_net):
+    out = tmp_path / "out"
+    code, stdout, err = _nightmare(
+        capsys, "--style-net", tiny_net, "--faces-steps", 2, "--n-faces", 2, "--out", out
+    )
+    assert code == 0, err
+    assert "training a faces GAN for 2 steps" in err
+    assert (out / "faces-gan" / "config.yaml").is_file()  # a run to give as --faces later
+    assert "haunted 2 face(s) and 3 place(s)" in stdout  # scikit-image's photos as places
+
+
 def test_nightmare_skips_and_counts_files_that_are_not_images(
     capsys, tmp_path, faces_run, tiny_net, photos
 ):

@@ -353,12 +353,12 @@ def nightmare(
         Path | None, typer.Option(help="a style_net.safetensors an earlier nightmare trained")
     ] = None,
     steps: Annotated[
-        int | None, typer.Option(help="training steps of a --style network [default: 1000]", min=1)
+        int | None, typer.Option(help="training steps of a --style network (default 1000)", min=1)
     ] = None,
     n_faces: Annotated[int, typer.Option(help="faces to haunt; 0 for none", min=0)] = 16,
     faces_steps: Annotated[
         int | None,
-        typer.Option(help="training steps of the faces GAN when no --faces [default: 1500]", min=1),
+        typer.Option(help="training steps of the faces GAN when no --faces (default 1500)", min=1),
     ] = None,
     size: Annotated[
         int, typer.Option(help="pixels: faces' side, photos' longer side", min=64)
