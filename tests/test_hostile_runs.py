@@ -78,6 +78,7 @@ COMMANDS = {
     "eval": lambda r, tmp: ["eval", r, "--metric", "modes"],
     "export": lambda r, tmp: ["export", r, "--out", tmp / "exported"],
     "resume": lambda r, tmp: ["train", "--resume", r, "--steps", "12"],
+    "nightmare": lambda r, tmp: ["nightmare", "--faces", r, "--n-faces", "1", "--out", tmp / "nm"],
 }
 
 

@@ -1,4 +1,4 @@
-"""The `gankit` command: list, train, sample, eval, translate, export, report, serve."""
+"""The `gankit` command: list, train, sample, eval, translate, nightmare, export, report, serve."""
 
 from __future__ import annotations
 
@@ -335,6 +335,53 @@ def translate(
         model, list(inputs), out, direction, max_pixels, max_image_pixels=max_image_pixels
     )
     typer.echo(f"wrote {len(written)} translated image(s) to {out}")
+
+
+@app.command()
+def nightmare(
+    faces: Annotated[
+        Path | None,
+        typer.Option(help="a run of an image GAN trained on faces (default: train one first)"),
+    ] = None,
+    photos: Annotated[
+        list[Path] | None,
+        typer.Option(help="your photos, files or folders; repeatable (default: skimage's)"),
+    ] = None,
+    style: Annotated[
+        Path | None, typer.Option(help="train a style network on this image of your own")
+    ] = None,
+    style_net: Annotated[
+        Path | None, typer.Option(help="a style_net.safetensors an earlier nightmare trained")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="training steps of a --style network (default 1000)", min=1)
+    ] = None,
+    n_faces: Annotated[int, typer.Option(help="faces to haunt; 0 for none", min=0)] = 16,
+    faces_steps: Annotated[
+        int | None,
+        typer.Option(help="training steps of the faces GAN when no --faces (default 1500)", min=1),
+    ] = None,
+    size: Annotated[
+        int, typer.Option(help="pixels: faces' side, photos' longer side", min=64)
+    ] = 256,
+    seed: Annotated[int, typer.Option(help="seed of the faces drawn (and of any training)")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="a new folder to write (default runs/nightmare-TIME)")
+    ] = None,
+) -> None:
+    """MIT's Nightmare Machine: haunted faces from a faces GAN and your photos made
+    frightening by a learned style; images and nightmare.html in a new folder."""
+    from gankit.nightmare import StyleTraining, haunt
+    from gankit.nightmare.haunt import FACES_STEPS
+
+    result = haunt(
+        out, faces, n_faces, faces_steps or FACES_STEPS, photos, style, style_net,
+        StyleTraining(seed=seed, **({"steps": steps} if steps else {})), size, seed,
+    )  # fmt: skip
+    typer.echo(
+        f"haunted {len(result.faces)} face(s) and {len(result.places)} place(s), "
+        f"{result.seconds_per_image:.2f} s each: {result.out / 'nightmare.html'}"
+    )
 
 
 @app.command()

@@ -33,7 +33,7 @@ from gankit.viz.plots import (
     timelapse,
 )
 
-__all__ = ["write_report"]
+__all__ = ["render_page", "write_report"]
 
 Block = dict[str, Any]  # {"kind": "figure", ...}: one piece of a section, as the template draws it
 Section = tuple[str, list[Block]]  # (its heading, its blocks)
@@ -495,6 +495,16 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
+def render_page(title: str, folder: Path, sections: list[Section]) -> str:
+    """The HTML of a page of `sections` about `folder` (a run's report, gankit nightmare's)."""
+    return _template().render(
+        title=title,
+        run=str(Path(folder).resolve()),
+        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        sections=sections,
+    )
+
+
 def write_report(run_dir: Path, model: Any = None) -> Path:
     """Write RUN/report.html, one self-contained page (images inlined), and return its path.
 
@@ -532,12 +542,7 @@ def write_report(run_dir: Path, model: Any = None) -> Path:
         *_pictures(run_dir),
         ("Config", [config]),
     ]
-    page = _template().render(
-        title=f"{_name(cfg, 'model')} on {_name(cfg, 'data')}",
-        run=str(run_dir.resolve()),
-        generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
-        sections=sections,
-    )
+    page = render_page(f"{_name(cfg, 'model')} on {_name(cfg, 'data')}", run_dir, sections)
     out = run_dir / "report.html"
     write_atomic(out, page)
     return out
