@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from gankit.files import write_atomic
-from gankit.viz.report import _block, _explain, _figure, _note, render_page
+from gankit.viz.report import block, explain_block, figure_block, note_block, render_page
 
 
 def pairs_grid(pairs: list[tuple[Tensor, Tensor]], per_row: int = 4) -> Tensor:
@@ -40,28 +40,30 @@ def write_page(result, summary: dict) -> Path:
     if result.faces:
         grid = save_png(pairs_grid(result.faces), out / "haunted_faces.png")
         sections.append(("Haunted faces", [
-            _figure(grid, "image/png", "faces before and after",
-                    "pairs: a face drawn by the GAN, then the same face styled"),
-            _note(f"from {summary['faces_run']}, seed {summary['seed']}, {summary['size']} px"),
+            figure_block(grid, "image/png", "faces before and after",
+                         "pairs: a face drawn by the GAN, then the same face styled"),
+            note_block(
+                f"from {summary['faces_run']}, seed {summary['seed']}, {summary['size']} px"
+            ),
         ]))  # fmt: skip
     if result.places:
         figures = []
         for name, (_, before, after) in zip(summary["places"], result.places, strict=True):
             grid = save_png(pairs_grid([(before, after)], 1), out / f"haunted_{name}.png")
-            figures.append(_figure(grid, "image/png", name, f"{name}: before, after"))
-        sections.append(("Haunted places", [_block("pair", parts=figures)]))
+            figures.append(figure_block(grid, "image/png", name, f"{name}: before, after"))
+        sections.append(("Haunted places", [block("pair", parts=figures)]))
     if result.skipped:
-        sections.append(("Skipped", [_note(s) for s in result.skipped]))
+        sections.append(("Skipped", [note_block(s) for s in result.skipped]))
     sections.append(("Style network", [
-        _explain(
+        explain_block(
             "A feed-forward network (Johnson et al. 2016, instance norm as Ulyanov et al. 2016) "
             "trained to match the Gram matrices of a style image's Inception-v3 features "
             "(Gatys et al. 2016) while keeping the content's: one pass per picture, "
             f"{summary['seconds_per_image']:.3f} s each here."
         ),
-        *([_figure(out / summary["style_image"], "image/png", "style", "the style image")]
+        *([figure_block(out / summary["style_image"], "image/png", "style", "the style image")]
           if summary["style_image"] else []),
-        _block("pre", text=json.dumps(summary["style_net"], indent=2)),
+        block("pre", text=json.dumps(summary["style_net"], indent=2)),
     ]))  # fmt: skip
     page = render_page("gankit nightmare", out, sections)
     path = out / "nightmare.html"

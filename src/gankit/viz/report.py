@@ -33,7 +33,7 @@ from gankit.viz.plots import (
     timelapse,
 )
 
-__all__ = ["render_page", "write_report"]
+__all__ = ["block", "explain_block", "figure_block", "note_block", "render_page", "write_report"]
 
 Block = dict[str, Any]  # {"kind": "figure", ...}: one piece of a section, as the template draws it
 Section = tuple[str, list[Block]]  # (its heading, its blocks)
@@ -72,24 +72,24 @@ def _data_uri(path: Path, mime: str) -> str:
 # blocks: what the template knows how to draw (see its `block` macro)
 
 
-def _block(kind: str, **fields: Any) -> Block:
+def block(kind: str, **fields: Any) -> Block:
     return {"kind": kind, **fields}
 
 
-def _figure(path: Path, mime: str, alt: str, caption: str = "") -> Block:
-    return _block("figure", src=_data_uri(path, mime), alt=alt, caption=caption)
+def figure_block(path: Path, mime: str, alt: str, caption: str = "") -> Block:
+    return block("figure", src=_data_uri(path, mime), alt=alt, caption=caption)
 
 
-def _note(text: str) -> Block:
-    return _block("note", text=text)
+def note_block(text: str) -> Block:
+    return block("note", text=text)
 
 
-def _explain(text: str) -> Block:
-    return _block("explain", text=text)
+def explain_block(text: str) -> Block:
+    return block("explain", text=text)
 
 
 def _error(what: str, err: Exception) -> Block:
-    return _block("error", text=f"Could not draw {what}: {type(err).__name__}: {err}")
+    return block("error", text=f"Could not draw {what}: {type(err).__name__}: {err}")
 
 
 def _value(text: str | None, of: str = "") -> dict:
@@ -195,7 +195,7 @@ def _summary(cfg: dict, rows: list[dict], game: _Game) -> list[Block]:
     if "seed" in train:
         cards.append({"label": "seed", **_value(str(train["seed"]))})
 
-    blocks = [_block("cards", cards=cards)]
+    blocks = [block("cards", cards=cards)]
     data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     params = [
         f"{k} = {_fmt(v)}"
@@ -203,7 +203,7 @@ def _summary(cfg: dict, rows: list[dict], game: _Game) -> list[Block]:
         if k != "name" and (_is_number(v) or isinstance(v, (str, bool)))
     ]
     if params:
-        blocks.append(_block("meta", text="data: " + ", ".join(params)))
+        blocks.append(block("meta", text="data: " + ", ".join(params)))
     return blocks
 
 
@@ -216,7 +216,7 @@ def _with_total(key: str, value: Any, game: _Game) -> dict:
 def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
     eval_rows = [r for r in rows if any(isinstance(k, str) and k.startswith("eval/") for k in r)]
     if not eval_rows:
-        return [_note("No evaluation yet.")]
+        return [note_block("No evaluation yet.")]
     latest: dict[str, tuple[Any, Any]] = {}
     for r in eval_rows:
         for k, v in r.items():
@@ -228,19 +228,19 @@ def _eval_tables(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
         v, s = latest[k]
         name, means = k.removeprefix("eval/"), meaning(k)
         table.append({"name": name, **_with_total(k, v, game), "step": _maybe(s), "means": means})
-    blocks = [_block("metrics", rows=table)]
+    blocks = [block("metrics", rows=table)]
     path = run_dir / "eval_curves.png"
     try:
         if eval_curves(rows, path, game.totals, game.resumes):
             what = "each metric at every evaluation (set by train.eval_every)"
-            blocks.append(_figure(path, "image/png", "metrics over training", what))
+            blocks.append(figure_block(path, "image/png", "metrics over training", what))
     except Exception as err:  # a report must not die on one bad picture
         blocks.append(_error("the metrics over training", err))
 
     if len(eval_rows) > 1:
         hist = sorted(eval_rows, key=lambda r: r["step"] if _is_number(r.get("step")) else -1)
         blocks.append(
-            _block(
+            block(
                 "history",
                 columns=[k.removeprefix("eval/") for k in keys],
                 rows=[[_maybe(r.get("step")), *(_maybe(r.get(k)) for k in keys)] for r in hist],
@@ -259,11 +259,11 @@ def _curves(run_dir: Path, rows: list[dict], game: _Game) -> list[Block]:
     path = run_dir / "loss_curves.png"
     try:
         if not loss_curves(rows, path, game.equilibrium, game.resumes):
-            return [_note("No training losses logged yet.")]
+            return [note_block("No training losses logged yet.")]
     except Exception as err:  # a report must not die on one bad picture
         return [_error("the loss curves", err)]
-    figure = _figure(path, "image/png", "loss curves")
-    return [figure, _explain(_curves_text(rows, game.equilibrium))]
+    figure = figure_block(path, "image/png", "loss curves")
+    return [figure, explain_block(_curves_text(rows, game.equilibrium))]
 
 
 def _curves_text(rows: list[dict], equilibrium: dict[str, float]) -> str:
@@ -323,7 +323,7 @@ def _resume_notes(resumes: list[dict]) -> list[Block]:
         if _is_number(r.get("elapsed")):
             text += f" ({_fmt_duration(r['elapsed'])} of training before)"
         lines.append(f"{text}.")
-    return [_block("resumes", lines=lines)] if lines else []
+    return [block("resumes", lines=lines)] if lines else []
 
 
 def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None) -> list[Section]:
@@ -357,13 +357,13 @@ def _surface(run_dir: Path, game: _Game, snaps: list, centers: np.ndarray | None
             "points as more real. Only differences matter (a constant can be added to every "
             "score); G moves its samples (dots) uphill, towards the data's modes (crosses)."
         )
-    figure = _figure(path, "image/png", "decision surface of D")
-    return [("What D believes", [figure, _explain(text)])]
+    figure = figure_block(path, "image/png", "decision surface of D")
+    return [("What D believes", [figure, explain_block(text)])]
 
 
 def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) -> Block:
     if not snaps:
-        return _note("No samples yet.")
+        return note_block("No samples yet.")
     step, npy = snaps[-1]
     png = npy.with_suffix(".png")
     try:
@@ -372,7 +372,7 @@ def _final_samples(snaps: list[tuple[int, Path]], centers: np.ndarray | None) ->
         n = np.load(npy, mmap_mode="r").shape[0]
     except Exception as err:  # a report must not die on one bad picture
         return _error(f"the samples of step {step}", err)
-    return _figure(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
+    return figure_block(png, "image/png", f"samples at step {step}", f"{n} samples at step {step}")
 
 
 def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[Block, Block]:
@@ -380,16 +380,16 @@ def _text_samples(snaps: list[tuple[int, Path]], lines: int = 20) -> tuple[Block
     texts = [(step, p.with_suffix(".txt")) for step, p in snaps]
     texts = [(step, p) for step, p in texts if p.is_file()]
     if not texts:
-        return _note("No samples yet."), _note("No samples yet, so no time-lapse.")
+        return note_block("No samples yet."), note_block("No samples yet, so no time-lapse.")
 
     def head(path: Path, n: int) -> str:
         with open(path, encoding="utf-8", errors="replace") as f:
             return "".join(line for _, line in zip(range(n), f, strict=False))
 
     step, last = texts[-1]
-    final = _block("texts", texts=[{"step": step, "text": head(last, lines)}])
+    final = block("texts", texts=[{"step": step, "text": head(last, lines)}])
     chosen = [texts[round(i)] for i in np.linspace(0, len(texts) - 1, min(6, len(texts)))]
-    lapse = _block("texts", texts=[{"step": s, "text": head(p, 4)} for s, p in chosen])
+    lapse = block("texts", texts=[{"step": s, "text": head(p, 4)} for s, p in chosen])
     return final, lapse
 
 
@@ -398,7 +398,7 @@ def _timelapse(
 ) -> tuple[list[Block], Block]:
     """([the GIF], the grid of panels); the GIF's list is empty when it could not be had."""
     if not snaps:
-        return [], _note("No samples yet, so no time-lapse.")
+        return [], note_block("No samples yet, so no time-lapse.")
     grid, gif = run_dir / "timelapse.png", run_dir / "timelapse.gif"
     try:
         newest = max(p.stat().st_mtime for _, p in snaps)
@@ -410,14 +410,14 @@ def _timelapse(
                 except (OSError, ValueError):  # a snapshot being written right now
                     continue
             if not loaded:
-                return [], _note("No readable samples yet, so no time-lapse.")
+                return [], note_block("No readable samples yet, so no time-lapse.")
             timelapse(loaded, grid, gif, centers=centers)
     except Exception as err:
         return [], _error("the time-lapse", err)
     span = f"{len(snaps)} snapshots, steps {snaps[0][0]} to {snaps[-1][0]}"
     return (
-        [_figure(gif, "image/gif", "time-lapse animation", f"animation of all {span}")],
-        _figure(grid, "image/png", "time-lapse grid", f"evenly chosen among the {span}"),
+        [figure_block(gif, "image/gif", "time-lapse animation", f"animation of all {span}")],
+        figure_block(grid, "image/png", "time-lapse grid", f"evenly chosen among the {span}"),
     )
 
 
@@ -445,7 +445,7 @@ def _phases(run_dir: Path, rows: list[dict]) -> list[Section]:
             "wall": _fmt_duration(row["time"]) if _is_number(row.get("time")) else None,
             "link": png if (run_dir / png).is_file() else "",
         })  # fmt: skip
-    table = _block("phases", rows=table)
+    table = block("phases", rows=table)
     grid, gif = run_dir / "phases.png", run_dir / "phases.gif"
     try:
         if _stale([grid, gif], max(p.stat().st_mtime for p in files.values())):
@@ -455,9 +455,9 @@ def _phases(run_dir: Path, rows: list[dict]) -> list[Section]:
     except Exception as err:  # a report must not die on one bad picture
         return [("Phases", [table, _error("the phase snapshots", err)])]
     what = f"{len(phases)} phases, the fixed-noise samples at the end of each"
-    animation = _figure(gif, "image/gif", "phases animation", f"animation of the {what}")
-    top = _block("pair", parts=[table, animation])
-    return [("Phases", [top, _figure(grid, "image/png", "phases grid", what)])]
+    animation = figure_block(gif, "image/gif", "phases animation", f"animation of the {what}")
+    top = block("pair", parts=[table, animation])
+    return [("Phases", [top, figure_block(grid, "image/png", "phases grid", what)])]
 
 
 def _pictures(run_dir: Path) -> list[Section]:
@@ -474,7 +474,9 @@ def _pictures(run_dir: Path) -> list[Section]:
     for title, name in (("Latent interpolations", INTERPOLATION), ("Memorisation check", NEAREST)):
         path = run_dir / "pictures" / name
         if path.exists():
-            sections.append((title, [_figure(path, "image/png", title), _explain(explain[name])]))
+            sections.append(
+                (title, [figure_block(path, "image/png", title), explain_block(explain[name])])
+            )
     return sections
 
 
@@ -529,8 +531,8 @@ def write_report(run_dir: Path, model: Any = None) -> Path:
         samples, lapse = _text_samples(snaps)
     else:
         gif, lapse = _timelapse(run_dir, snaps, centers)
-        samples = _block("pair", parts=[_final_samples(snaps, centers), *gif])
-    config = _block("pre", text=config_text) if config_text else _note("No config.yaml.")
+        samples = block("pair", parts=[_final_samples(snaps, centers), *gif])
+    config = block("pre", text=config_text) if config_text else note_block("No config.yaml.")
     sections: list[Section] = [
         ("Summary", _summary(cfg, rows, game) + _resume_notes(resumes)),
         ("Evaluation", _eval_tables(run_dir, rows, game)),
