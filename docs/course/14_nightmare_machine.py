@@ -42,15 +42,16 @@
 # the style's put in its place; with batch norm the results were clearly worse.
 #
 # gankit's version (`gankit nightmare`) reads the features from the Inception-v3 it already
-# has for FID (so nothing is downloaded), not the VGG-16 of the papers, and its frightening
-# style image is drawn from noise by gankit's own code (cracks, smoke, veins), so gankit owns
-# it. A style network trained on it **ships with gankit**: it took 7.8 CPU-minutes to train,
-# so here it is loaded, not trained (a short training at the end shows how the loss falls).
+# has for FID (so nothing is downloaded), not the papers' VGG (VGG-19 in Gatys et al., VGG-16
+# in Johnson et al.), and its frightening style image is drawn from noise by gankit's own code
+# (cracks, smoke, veins), so gankit owns it. A style network trained on it **ships with
+# gankit**: it took 7.8 CPU-minutes to train, so here it is loaded, not trained (a short
+# training at the end shows how the loss falls).
 #
 # **What to look at:** the tiny Gram example (moving pixels about keeps the Gram matrix); the
 # style image; the GAN's faces and the photos before and after styling, and whether the face
 # survives; the style loss before and after; the time per image; the style loss falling when a
-# network starts to train. About 3 CPU-minutes.
+# network starts to train. About 2 CPU-minutes.
 
 # %% tags=["parameters"]
 STEPS = 1500  # faces GAN train steps (as `gankit nightmare` trains); a style net trains STEPS // 25
@@ -125,9 +126,9 @@ print(f"{'all zeros':16s} style loss against f: {style_loss({'layer': 0 * f}, ta
 # The moved features are another picture with the same style: loss 0. "Another texture" has
 # each channel just as strong as in f, but the two never fire at the same place: only the
 # off-diagonal entry differs (0 instead of 1/8), and the loss sees it, if modestly (0.065). An
-# all-black image, whose features are all zero, is at 1 by the loss's definition. That is all style transfer asks of
-# a picture: the co-occurrence statistics of the style image, at the positions the content
-# wants.
+# all-black image, whose features are all zero, is at 1 by the loss's definition. That is all
+# style transfer asks of a picture: the co-occurrence statistics of the style image, at the
+# positions the content wants.
 #
 # ## The style, and the network that learned it
 #
@@ -184,7 +185,9 @@ show(
 
 # %%
 out = tempfile.mkdtemp(prefix="gankit-course-nightmare-")
-haunted = haunt(out=f"{out}/haunted", faces=faces_run.run.path, n_faces=N_FACES, size=SIZE, seed=SEED)
+haunted = haunt(
+    out=f"{out}/haunted", faces=faces_run.run.path, n_faces=N_FACES, size=SIZE, seed=SEED
+)
 before = torch.stack([b for b, _ in haunted.faces])
 after = torch.stack([a for _, a in haunted.faces])
 half = max(1, N_FACES // 2)
@@ -240,9 +243,10 @@ for name, b, a in haunted.places:
 # and 44% at its strict one: the face survives, less crisply. Whether the pictures frighten
 # anyone is the question the Nightmare Machine put to its visitors; no loss answers it.
 #
-# Speed is the point of the feed-forward network: one pass, about half a second per 256-pixel
-# image here on a shared CPU (the benchmark's least: 0.17-0.32 s). Gatys et al.'s method
-# would run the loss network forwards and backwards hundreds of times for each picture.
+# Speed is the point of the feed-forward network: one pass per picture, a fraction of a second
+# for a 256-pixel image on one CPU thread (the line printed above; the benchmark's least times
+# are 0.17-0.32 s). Gatys et al.'s method would run the loss network forwards and backwards
+# hundreds of times for each picture.
 #
 # ## Training a style network: the first steps
 #
@@ -262,7 +266,9 @@ for a, key in zip(ax, ("style", "content"), strict=True):
     a.plot([c[key] for c in curve])
     a.set_xlabel("step")
     a.set_title(f"{key} loss (per batch)", fontsize=10)
-ax[0].axhline(info["final_losses"]["style"], color="tab:red", ls=":", label="shipped net, 1,000 steps")
+ax[0].axhline(
+    info["final_losses"]["style"], color="tab:red", ls=":", label="shipped net, 1,000 steps"
+)
 ax[0].legend()
 plt.tight_layout()
 plt.show()
