@@ -204,7 +204,8 @@ print(f"MNIST classifier after the round trip:           {accuracy(mnist_clf, ba
 # other generator).
 #
 # The lecture's last application, the Nightmare Machine (frightening faces and places from a
-# GAN and style transfer), is not in gankit yet; it will come in a later notebook.
+# GAN and style transfer), is notebook 14 (`14_nightmare_machine.py`): faces from a GAN and
+# photos, made frightening by a learned style.
 #
 # **Try this.** Set `model.lambda_l1=0` on the pix2pix run (the cGAN alone): the digits stay
 # sharp, but do they still follow their edges? Then train CycleGAN with
