@@ -233,6 +233,39 @@ def accuracy(net: Classifier, x: Tensor, y: Tensor) -> float:
     return float((logits.argmax(1) == y).float().mean())
 
 
+def fit_batch(net, opt, sched, x: Tensor, y: Tensor, generator: torch.Generator) -> float:
+    """One step of cross-entropy on x [N, 1, 28, 28] shifted at random; returns the loss."""
+    loss = F.cross_entropy(net(_shift(x, generator)), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return float(loss.detach())
+
+
+def fit_classifier(
+    x: Tensor, y: Tensor, steps: int, seed: int, width: int = 32, batch_size: int = 128,
+    lr: float = 2e-3,
+) -> Classifier:  # fmt: skip
+    """A fresh classifier trained on images x [N, 1, H, W] in [-1, 1] with labels y for `steps`
+    batches drawn at random (one-cycle lr, random shifts), returned frozen in eval mode.
+
+    It depends on `seed` alone: the global RNG (dropout draws from it) is forked, so whoever
+    trains one here, e.g. a model before its first step, leaves the run's random stream as it
+    was."""
+    x = to_28(x.float())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        net = Classifier(width=width)
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+        for _ in range(steps):
+            idx = torch.randint(len(x), (batch_size,), generator=gen)
+            fit_batch(net, opt, sched, x[idx], y[idx], gen)
+    return net.eval().requires_grad_(False)
+
+
 def train(
     data_name: str,
     out: Path,
@@ -261,12 +294,7 @@ def train(
         perm = torch.randperm(len(xtr), generator=gen)
         total = 0.0
         for idx in perm.split(batch_size):
-            loss = F.cross_entropy(net(_shift(xtr[idx], gen)), ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
+            total += fit_batch(net, opt, sched, xtr[idx], ytr[idx], gen) * len(idx)
         print(
             f"epoch {epoch + 1}/{epochs}  loss {total / len(xtr):.4f}  "
             f"test acc {accuracy(net, xte, yte):.4f}  {time.time() - start:.0f} s",
