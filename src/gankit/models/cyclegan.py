@@ -66,7 +66,7 @@ class DomainClassifier(nn.Module):
         self.trained.fill_(True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(to_28(x))
+        return self.net(to_28(x.float()))  # antialiased resizing has no bf16 kernel on the CPU
 
 
 def semantic_loss(f: nn.Module, source: Tensor, translated: Tensor) -> Tensor:
