@@ -32,7 +32,7 @@ DIRECTIONS = {  # direction -> (source domain, G's direction, judging classifier
 }
 BACK = {"BtoA": "AtoB", "AtoB": "BtoA"}
 SOURCE_CLASSIFIER = {"A": "mnist", "B": "usps"}
-ROW_KEY = ("direction", "method", "seed")
+ROW_KEY = ("direction", "method", "seed", "steps")
 CPU_FILE = "train_cpu_seconds.txt"  # in the run folder, beside metrics.jsonl
 
 

@@ -437,7 +437,7 @@ def test_semantic_loss_moves_the_generators_and_leaves_the_classifiers(tmp_path)
 
 
 def test_classifiers_train_on_their_own_seed_and_leave_the_run_s_random_stream():
-    from gankit.metrics.classifier import fit_classifier
+    from gankit.nn.digits import fit_classifier
 
     x, y = torch.rand(20, 1, 8, 8) * 2 - 1, torch.arange(20) % 10
     torch.manual_seed(5)

@@ -34,9 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError, GankitError
-from gankit.metrics.classifier import Classifier, fit_classifier, to_28
 from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
 from gankit.models.translator import Translator, as_channels, check_patch_size
+from gankit.nn.digits import Classifier, fit_classifier, to_28
 from gankit.nn.translation import NORMS, PatchDiscriminator, ResnetGenerator
 from gankit.options import Named, option
 from gankit.registry import register_model
