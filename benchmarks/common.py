@@ -39,12 +39,18 @@ def settings(**extra) -> dict:
     }
 
 
-def merge_rows(path: Path, rows: list[dict], key: str = "preset") -> list[dict]:
-    """The rows of `path` whose `key` was not run this time, then this run's rows."""
+def merge_rows(path: Path, rows: list[dict], key: str | tuple[str, ...] = "preset") -> list[dict]:
+    """The rows of `path` whose `key` (a field, or several) was not run this time, then this
+    run's rows."""
     if not path.exists():
         return rows
-    fresh = {r[key] for r in rows}
-    return [r for r in json.loads(path.read_text()) if r[key] not in fresh] + rows
+    keys = (key,) if isinstance(key, str) else key
+
+    def ident(row: dict) -> tuple:
+        return tuple(row.get(k) for k in keys)
+
+    fresh = {ident(r) for r in rows}
+    return [r for r in json.loads(path.read_text()) if ident(r) not in fresh] + rows
 
 
 def gather(futures) -> list[dict]:

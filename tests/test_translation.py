@@ -356,6 +356,139 @@ def test_translate_a_to_b_and_back_with_cyclegan(tmp_path, capsys):
         assert code == 0, err and (out / "x.png").is_file()
 
 
+# ---------------------------------------------------------------- CyCADA's semantic loss
+
+
+def semantic_case(tmp_path, *extra):
+    """A tiny CycleGAN with the semantic loss on MNIST <-> a fake USPS at 8x8: (config
+    overrides, model, data); its classifiers, 4 channels wide, train for 2 batches."""
+    from .test_images import fake_usps
+
+    opts = [o for o in model_case("cyclegan")[1] if not o.startswith("data.")]
+    opts += [f"data.usps_path={fake_usps(tmp_path / 'usps.h5')}", "data.img_size=8"]
+    opts += ["model.lambda_semantic=1", "model.semantic_steps=2", "model.semantic_width=4"]
+    opts += ["train.metrics=[]", *extra]
+    cfg = resolve_config(model="cyclegan", data="mnist-usps", overrides=opts)
+    data = build_data(cfg.data, seed=0)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, data.shape, data_info=data.info())
+    model.start(cfg.train)
+    return opts, model, data
+
+
+def test_semantic_loss_is_the_cross_entropy_to_the_source_images_class():
+    from gankit.models.cyclegan import semantic_loss
+
+    def f(x):  # "classifier": the logits are the first three pixels
+        return x.flatten(1)[:, :3]
+
+    source = torch.tensor([[0.0, 2.0, 1.0, 9.0], [5.0, 0.0, 0.0, 9.0]]).view(2, 1, 2, 2)
+    moved = torch.tensor([[0.0, 1.0, 0.0, 7.0], [0.0, 0.0, 0.0, 7.0]]).view(2, 1, 2, 2)
+    # classes 1 and 0 (the argmax of the source's logits), then the mean cross-entropy
+    want = (-math.log(math.e / (2 + math.e)) - math.log(1 / 3)) / 2
+    assert semantic_loss(f, source, moved).item() == pytest.approx(want, rel=1e-6)
+
+
+def test_each_generator_is_judged_by_the_classifier_of_the_domain_it_translates_from(tmp_path):
+    """f_A sees only A's images and G_AB's translations of them, f_B only B's and G_BA's: no
+    generator is steered by a classifier trained on its target domain's labels."""
+    _, model, data = semantic_case(tmp_path)
+    model.prepare(data)
+    n, seen = model.nets, {"f_A": [], "f_B": []}
+    for name, inputs in seen.items():
+        n[name].register_forward_hook(lambda m, args, out, inputs=inputs: inputs.append(args[0]))
+    a, b = data.batch(4)
+    with torch.no_grad():
+        want = {"f_A": [a, n["G_AB"](a)], "f_B": [b, n["G_BA"](b)]}
+        semantic = sum(semantic_loss_of(n, k, *want[k]) for k in want)
+    seen_before = {k: len(v) for k, v in seen.items()}
+    logs = model.train_step((a, b), 0)
+    for name in seen:
+        got = seen[name][seen_before[name] :]
+        assert len(got) == 2, name
+        assert all(torch.equal(g, w) for g, w in zip(got, want[name], strict=True)), name
+    assert logs["loss/semantic"].item() == pytest.approx(semantic.item(), rel=1e-5)
+
+
+def semantic_loss_of(nets, name, source, moved):
+    from gankit.models.cyclegan import semantic_loss
+
+    return semantic_loss(nets[name], source, moved)
+
+
+def test_semantic_loss_moves_the_generators_and_leaves_the_classifiers(tmp_path):
+    _, model, data = semantic_case(tmp_path)
+    model.prepare(data)
+    plain = copy.deepcopy(model)
+    plain.cfg.lambda_semantic = 0.0
+    plain.optimizers = plain.configure_optimizers()
+    classifiers = {k: v.clone() for k, v in model.nets.state_dict().items() if k[:2] == "f_"}
+    batch = data.batch(4)
+    torch.manual_seed(1)
+    model.train_step(batch, 0)
+    torch.manual_seed(1)
+    plain.train_step(batch, 0)
+    for G in ("G_AB", "G_BA"):
+        params = zip(model.nets[G].parameters(), plain.nets[G].parameters(), strict=True)
+        assert any(not torch.equal(p, q) for p, q in params), G
+    after = model.nets.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in classifiers.items())
+    assert all(bool(model.nets[f].trained) for f in ("f_A", "f_B"))
+
+
+def test_classifiers_train_on_their_own_seed_and_leave_the_run_s_random_stream():
+    from gankit.nn.digits import fit_classifier
+
+    x, y = torch.rand(20, 1, 8, 8) * 2 - 1, torch.arange(20) % 10
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    one, two = (fit_classifier(x, y, 2, seed=3, width=4) for _ in range(2))
+    assert torch.equal(torch.get_rng_state(), before)
+    for p, q in zip(one.state_dict().values(), two.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    assert not any(p.requires_grad for p in one.parameters()) and not one.training
+
+
+def test_resume_with_the_semantic_loss_is_exact_and_keeps_the_classifiers(tmp_path, monkeypatch):
+    """Killed after step 2 and resumed: the classifiers come from the checkpoint (training them
+    again would fail here) and the end state equals the uninterrupted run's bit for bit."""
+    import shutil
+
+    from gankit import api
+    from gankit.training.checkpoint import list_checkpoints, load_checkpoint
+
+    from .test_contract import assert_same
+
+    # bf16 and 32x32 as the preset on CPUs that have bf16: the classifiers shrink bf16 images
+    sets = ["train.steps=4", "train.ckpt_every=2", "train.precision=bf16", "data.img_size=32"]
+    opts, _, _ = semantic_case(tmp_path, *sets)
+    whole = api.train(model="cyclegan", data="mnist-usps", overrides=opts, out=tmp_path / "whole")
+    shutil.copytree(tmp_path / "whole", tmp_path / "killed")
+    (tmp_path / "killed" / "checkpoints" / "step_0000004.pt").unlink()
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a resumed run trained its classifiers again")
+
+    monkeypatch.setattr("gankit.models.cyclegan.fit_classifier", refit)
+    api.resume(tmp_path / "killed")
+    a, b = (load_checkpoint(list_checkpoints(r / "checkpoints")[-1]) for r in
+            (whole.run.path, tmp_path / "killed"))  # fmt: skip
+    assert a["nets"]["f_A.trained"] and "f_B.net.head.weight" in a["nets"]
+    for key in a.keys() - {"elapsed"}:
+        assert_same(a[key], b[key], key)
+
+
+def test_semantic_loss_needs_labelled_domains(tmp_path, capsys):
+    data, tiny = model_case("cyclegan")  # unpaired-folder: no labels
+    code, _, err = cli(
+        capsys, "train", "--model", "cyclegan", "--data", data, "--out", tmp_path / "run",
+        *(f"--set={o}" for o in [*tiny, "model.lambda_semantic=1", "data.channels_a=1",
+                                  "data.channels_b=1"]),
+    )  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "model.lambda_semantic" in err, err
+    assert "set it to 0" in err
+
+
 def test_mnist_usps_keeps_labels_and_names_a_missing_file(tmp_path):
     from gankit.errors import DataError
 
@@ -369,6 +502,11 @@ def test_mnist_usps_keeps_labels_and_names_a_missing_file(tmp_path):
     assert a.shape == b.shape == (3, 1, 32, 32)
     usps = data.domain("B")
     assert usps.num_classes == 10 and len(usps.test[0]) == 5
+    x, y = data.labelled("B")  # for the semantic loss's classifiers: the whole train split
+    assert x.shape == (12, 1, 32, 32) and torch.equal(
+        y.sort().values, (torch.arange(12) % 10).sort().values
+    )
+    assert data.info()["num_classes"] == [10, 10]
     missing = [f"data.usps_path={tmp_path / 'nope.h5'}"]
     with pytest.raises(DataError, match="nope.h5 does not exist"):
         build_data(resolve_config(data="mnist-usps", overrides=missing).data, 0)

@@ -132,6 +132,14 @@ class UnpairedSet(DataSource):
     def reference(self, n: int, split: str = "train") -> tuple[Tensor, Tensor | None]:
         return self.sets["B"].reference(n, split)
 
+    def labelled(self, name: str) -> tuple[Tensor, Tensor]:
+        """Domain `name`'s whole training split, unflipped, with its class labels: for a model
+        that learns a domain's classes (CycleGAN's semantic loss). The batches stay (a, b)."""
+        domain = self.sets[name]
+        if not domain.num_classes:
+            raise DataError(f"domain {name} of {self.source} has no class labels")
+        return domain.reference(domain.order.n, "train")
+
     def info(self) -> dict:
         a, b = self.sets["A"], self.sets["B"]
         return {
@@ -140,6 +148,7 @@ class UnpairedSet(DataSource):
             "channels_a": a.shape[0],
             "channels_b": b.shape[0],
             "n_train": [a.order.n, b.order.n],  # in memory or streamed alike
+            "num_classes": [a.num_classes, b.num_classes],  # 0: a domain without labels
             "splits": ["train", "test"] if a.test is not None and b.test is not None else ["train"],
             "source": self.source,
         }

@@ -1,7 +1,8 @@
 """A small CNN p(C_k | x) for MNIST-like images: judge of class accuracy, stacked-MNIST, MNIST-IS.
 
 The lecture's discriminative model made concrete: two conv blocks, a 128-d penultimate layer
-(the features of `fid-classifier` / `kid-classifier`) and a linear layer to 10 class logits.
+(the features of `fid-classifier` / `kid-classifier`) and a linear layer to 10 class logits
+(the net itself is gankit.nn.digits', which models may build on; the weights here are judges').
 Shipped weights live in `gankit/metrics/weights/NAME.safetensors` with `NAME.json` beside them
 (test accuracy, data, split sizes, epochs, seed, wall time). Retrain with
 
@@ -23,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit.errors import MetricError
+from gankit.nn.digits import Classifier, fit_batch, fit_classifier, shift, to_28
+
+__all__ = ["Classifier", "fit_classifier", "shift", "to_28"]  # also the judges' home
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
@@ -39,54 +42,6 @@ TRAIN_DATA = {"mnist": "mnist5k", "fashion-mnist": "fashion-mnist", "usps": "usp
 
 MNIST5K_SEED = 0
 """mnist5k: train = first 4,000 of numpy.random.default_rng(0).permutation(5000), test = rest."""
-
-
-class Classifier(nn.Module):
-    """[N, 1, 28, 28] in [-1, 1] -> 10 class logits; `features` gives the 128-d layer before."""
-
-    def __init__(self, num_classes: int = 10, width: int = 32, feature_dim: int = 128):
-        super().__init__()
-
-        def block(c_in: int, c_out: int) -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            )
-
-        self.body = nn.Sequential(block(1, width), block(width, 2 * width))  # [N, 2w, 7, 7]
-        self.fc = nn.Sequential(
-            nn.Flatten(), nn.Linear(2 * width * 7 * 7, feature_dim), nn.ReLU(inplace=True)
-        )
-        self.drop = nn.Dropout(0.3)
-        self.head = nn.Linear(feature_dim, num_classes)
-        self.num_classes = num_classes
-        self.feature_dim = feature_dim
-
-    def features(self, x: Tensor) -> Tensor:
-        """Penultimate activations [N, 128] of images [N, 1, H, W] (resized to 28x28)."""
-        return self.fc(self.body(to_28(x)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Class logits [N, 10]."""
-        return self.head(self.drop(self.features(x)))
-
-
-def to_28(x: Tensor) -> Tensor:
-    """Images [N, 1, H, W] -> [N, 1, 28, 28], bilinear (antialiased when shrinking)."""
-    if x.ndim != 4 or x.shape[1] != 1:
-        raise MetricError(
-            f"the digit classifier needs grey images [N, 1, H, W], got {tuple(x.shape)}; "
-            "use it on MNIST-like data"
-        )
-    if x.shape[-2:] == (28, 28):
-        return x
-    shrink = x.shape[-1] > 28 or x.shape[-2] > 28
-    return F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False, antialias=shrink)
 
 
 # ------------------------------------------------------------------ loading
@@ -212,18 +167,6 @@ def load_split(data_name: str, root: str | None = None) -> tuple[Tensor, Tensor,
     )
 
 
-def _shift(x: Tensor, generator: torch.Generator, pad: int = 2) -> Tensor:
-    """Random translations by up to `pad` pixels (the only augmentation; digits are not flipped)."""
-    n = x.shape[0]
-    padded = F.pad(x, (pad,) * 4, value=-1.0)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(28)[None]).view(n, 1, 28, 1).expand(n, 1, 28, 28 + 2 * pad)
-    out = padded.gather(2, rows)
-    cols = (dx[:, None] + torch.arange(28)[None]).view(n, 1, 1, 28).expand(n, 1, 28, 28)
-    return out.gather(3, cols)
-
-
 @torch.no_grad()
 def accuracy(net: Classifier, x: Tensor, y: Tensor) -> float:
     was = net.training
@@ -261,12 +204,7 @@ def train(
         perm = torch.randperm(len(xtr), generator=gen)
         total = 0.0
         for idx in perm.split(batch_size):
-            loss = F.cross_entropy(net(_shift(xtr[idx], gen)), ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
+            total += fit_batch(net, opt, sched, xtr[idx], ytr[idx], gen) * len(idx)
         print(
             f"epoch {epoch + 1}/{epochs}  loss {total / len(xtr):.4f}  "
             f"test acc {accuracy(net, xte, yte):.4f}  {time.time() - start:.0f} s",

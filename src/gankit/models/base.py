@@ -153,6 +153,11 @@ class GANModel(nn.Module):
         self.check_run(train)
         self.schedulers = self.configure_schedulers(train.steps)
 
+    def prepare(self, data) -> None:
+        """Once the run's state is in place (fresh or resumed), before the next step, with the
+        data set: a model that first fits helpers to the data (CycleGAN's semantic classifiers)
+        does it here, keeping them in `training_state` so a resumed run finds them done."""
+
     def end_step(self, step: int) -> None:
         """After train step `step` (0-based): G_ema and the learning rates move on."""
         self.update_ema(step)

@@ -1,7 +1,28 @@
 """CycleGAN (Zhu et al. 2017, "Unpaired Image-to-Image Translation using Cycle-Consistent
 Adversarial Networks"): two ResNet generators G_AB, G_BA and two PatchGAN critics, trained with
 least-squares GAN losses, a cycle loss that asks G_BA(G_AB(a)) = a (and back), an identity loss,
-and D fed from a pool of 50 past fakes."""
+and D fed from a pool of 50 past fakes.
+
+The cycle loss does not ask a translation to keep what the image shows: G_AB may hide a's
+identity in faint detail that G_BA reads back (Chu et al. 2017, "CycleGAN, a Master of
+Steganography"), and a 7 may come out as a 9. `model.lambda_semantic` > 0 adds CyCADA's semantic
+consistency loss (Hoffman et al. 2018, "CyCADA: Cycle-Consistent Adversarial Domain
+Adaptation", eq. 4): a classifier f_S, trained on the source domain's labels and then frozen,
+should give the translated image the class it gives the source image,
+
+    L_sem = CE(f_A(G_AB(a)), argmax f_A(a)) + CE(f_B(G_BA(b)), argmax f_B(b)).
+
+CyCADA adapts one labelled source S to an unlabelled target T and so has only f_S, which judges
+both G_ST(x_s) and G_TS(x_t). Here both domains have labels and both directions are wanted, so
+each generator is judged by the classifier of the domain it translates FROM: f_A (trained on A's
+labels) judges G_AB's images, f_B judges G_BA's. CyCADA's second term, f_S judging G_TS(x_t),
+would steer a generator with a classifier of its own target domain: a near copy of the judge
+one would score that direction with, which G could learn to please without drawing the digit;
+it is left out. f_A and f_B are trained fresh at the start of training (model.semantic_steps
+batches of 128 from the training split, seed train.seed + SEMANTIC_SEED; gankit's small digit CNN
+with model.semantic_width channels) and kept in the checkpoint, so a resumed run goes on with
+the same ones. The data must give each domain's class labels (mnist-usps does; unpaired-folder
+does not)."""
 
 from __future__ import annotations
 
@@ -15,11 +36,45 @@ from torch import Tensor, nn
 from gankit.errors import ConfigError, GankitError
 from gankit.models.base import ModelSpec, Optim, adam, eval_mode, set_requires_grad
 from gankit.models.translator import Translator, as_channels, check_patch_size
+from gankit.nn.digits import Classifier, fit_classifier, to_28
 from gankit.nn.translation import NORMS, PatchDiscriminator, ResnetGenerator
 from gankit.options import Named, option
 from gankit.registry import register_model
 
 DIRECTIONS = {"AtoB": "G_AB", "BtoA": "G_BA"}
+SEMANTIC_SEED = 104_729  # added to train.seed: the classifiers' own draws, apart from the run's
+
+
+class DomainClassifier(nn.Module):
+    """A domain's frozen classifier for the semantic loss: always in eval mode (BatchNorm's
+    running statistics, no dropout), trained once by `fit`; `trained` is a buffer, so a
+    checkpoint says whether it has been."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.width = width
+        self.net = Classifier(width=width).requires_grad_(False)
+        self.register_buffer("trained", torch.zeros((), dtype=torch.bool))
+        self.eval()
+
+    def train(self, mode: bool = True) -> DomainClassifier:
+        return super().train(False)
+
+    def fit(self, x: Tensor, y: Tensor, steps: int, seed: int) -> None:
+        fresh = fit_classifier(x, y, steps, seed, width=self.width)
+        self.net.load_state_dict(fresh.state_dict())
+        self.trained.fill_(True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(to_28(x.float()))  # antialiased resizing has no bf16 kernel on the CPU
+
+
+def semantic_loss(f: nn.Module, source: Tensor, translated: Tensor) -> Tensor:
+    """CE(f(translated), argmax f(source)): the class f gives the source image is the label the
+    translation must keep (CyCADA's pseudo-labels; f learnt the source domain's labels)."""
+    with torch.no_grad():
+        labels = f(source).argmax(1)
+    return F.cross_entropy(f(translated).float(), labels)
 
 
 class ImagePool(nn.Module):
@@ -64,6 +119,10 @@ class CycleGANConfig(Optim, Named):
     lambda_identity: float = option(0.5, min=0.0)  # x lambda_cycle; A and B as many channels
     pool_size: int = option(50, min=0)
     lr_decay_start: float = option(0.5, min=0.0, max=1.0)  # constant for half, then down to 0
+    # CyCADA's semantic consistency (module docstring): 0 = plain CycleGAN; needs labelled data
+    lambda_semantic: float = option(0.0, min=0.0)
+    semantic_steps: int = option(500, min=1)  # batches of 128 that train each domain's classifier
+    semantic_width: int = option(16, min=1)  # its first conv's channels (the judges' CNN: 32)
 
 
 TINY = ("model.g_channels=4", "model.d_channels=4", "model.d_layers=1", "model.g_blocks=1",
@@ -110,6 +169,35 @@ class CycleGAN(Translator):
         self.nets["D_B"] = PatchDiscriminator(c_b, cfg.d_channels, cfg.d_layers, cfg.norm)
         self.nets["pool_A"] = ImagePool(cfg.pool_size, (c_a, h, w))
         self.nets["pool_B"] = ImagePool(cfg.pool_size, (c_b, h, w))
+        if cfg.lambda_semantic:
+            self._check_semantic(info)
+            self.nets["f_A"] = DomainClassifier(cfg.semantic_width)
+            self.nets["f_B"] = DomainClassifier(cfg.semantic_width)
+        self.semantic_seed = SEMANTIC_SEED
+
+    def _check_semantic(self, info: dict) -> None:
+        if not all(info.get("num_classes", (0, 0))):
+            raise ConfigError(
+                "model.lambda_semantic needs class labels in both domains (mnist-usps has them, "
+                f"data {info.get('source', 'unpaired-folder')!r} has none); set it to 0"
+            )
+        if self.channels != (1, 1):
+            raise ConfigError(
+                "model.lambda_semantic judges with gankit's digit classifier, which reads grey "
+                f"images; A and B have {self.channels[0]} and {self.channels[1]} channels"
+            )
+
+    def start(self, train) -> None:
+        super().start(train)
+        self.semantic_seed = train.seed + SEMANTIC_SEED
+
+    def prepare(self, data) -> None:
+        """Trains f_A on A's training labels and f_B on B's, unless the run (resumed) has them."""
+        for name in ("A", "B") if self.cfg.lambda_semantic else ():
+            f = self.nets[f"f_{name}"]
+            if not bool(f.trained):
+                x, y = data.labelled(name)
+                f.fit(x, y, self.cfg.semantic_steps, self.semantic_seed + (name == "B"))
 
     def configure_optimizers(self):
         betas, n = (self.cfg.beta1, self.cfg.beta2), self.nets
@@ -135,6 +223,10 @@ class CycleGAN(Translator):
             identity = F.l1_loss(n["G_AB"](b), b) + F.l1_loss(n["G_BA"](a), a)
             loss_g = loss_g + cfg.lambda_identity * cfg.lambda_cycle * identity
             logs["loss/identity"] = identity.detach()
+        if cfg.lambda_semantic:
+            semantic = semantic_loss(n["f_A"], a, fake_b) + semantic_loss(n["f_B"], b, fake_a)
+            loss_g = loss_g + cfg.lambda_semantic * semantic
+            logs["loss/semantic"] = semantic.detach()
         self.update("G", loss_g)
         for D in critics:
             set_requires_grad(D, True)

@@ -1,6 +1,6 @@
 """The one step-based Trainer: a loop over `model.train_step`, with side jobs at their cadences.
 
-The Trainer reads only the model contract (gankit.models.base): `start`, `batch_size`,
+The Trainer reads only the model contract (gankit.models.base): `start`, `prepare`, `batch_size`,
 `batches_per_step`, `train_step`, `end_step`, `phase`, `training_state`, `load_training_state`,
 `weights_finite` and its engine's `autocast` (its Outputs also `spec`, `fixed_inputs` and
 `sample`). What happens around the steps (snapshots, phase ends, checkpoints, evaluation) is a
@@ -254,6 +254,7 @@ class Trainer:
         jobs, pending, phase = self.jobs(bar), [], self.model.phase
         try:
             with Threads(self.threads), bar, StopOnSignal() as stop:
+                self.model.prepare(self.data)  # inside the clock: its time counts as training
                 while not self.finished():
                     pending.append(self.train_one_step())
                     time_up = bool(t.time_limit and self.elapsed >= t.time_limit)
