@@ -36,6 +36,7 @@ PRESETS = [
     "ring-gan-pac2-sharp",
     "ring-gan-r1",
     "ring-wgan",
+    "ring-wgan-sharp",
     "ring-wgan-gp",
     "ring-wgan-gp-sharp",
     "ring-unrolled",
@@ -44,6 +45,7 @@ PRESETS = [
     "grid-gan-long",
     "grid-wgan",
     "grid-wgan-gp",
+    "grid-wgan-gp-sharp",
     "grid-unrolled",
 ]
 # the lecture's point: the same networks, the plain GAN hops between modes, Unrolled keeps them
