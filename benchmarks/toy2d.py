@@ -8,7 +8,9 @@ high-quality sample is nearest to it; reverse KL of the high-quality histogram a
     python benchmarks/toy2d.py --presets ring-gan --seeds 2   # replaces those rows only
 
 Each run trains in its own process on one thread (two runs at once on a 2-core machine), so the
-wall time reported is that of one run on one core with the other core busy.
+wall time reported is that of one run on one core with the other core busy. The CPU time of each
+run (its process's, one thread) is recorded too: on a machine shared with other jobs the wall time
+grows with their load, the CPU time does not, so the 5-minute budget is judged on it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ PRESETS = [
     "ring-gan-pac2-sharp",
     "ring-gan-r1",
     "ring-wgan",
+    "ring-wgan-sharp",
     "ring-wgan-gp",
     "ring-wgan-gp-sharp",
     "ring-unrolled",
@@ -42,6 +45,7 @@ PRESETS = [
     "grid-gan-long",
     "grid-wgan",
     "grid-wgan-gp",
+    "grid-wgan-gp-sharp",
     "grid-unrolled",
 ]
 # the lecture's point: the same networks, the plain GAN hops between modes, Unrolled keeps them
@@ -75,9 +79,9 @@ def run_one(preset: str, seed: int, keep: Path | None) -> dict:
     # eval_every=0: scored once, at the end, as the published rows (and their wall times) were
     sets = [f"train.seed={seed}", "train.progress=false", "train.tensorboard=false"]
     sets.append("train.eval_every=0")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     trainer = api.train(preset, overrides=sets, out=out)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     results = trainer.results  # the final evaluation of fit()
     row = {
         "preset": preset,
@@ -86,6 +90,7 @@ def run_one(preset: str, seed: int, keep: Path | None) -> dict:
         "seed": seed,
         "steps": trainer.cfg.train.steps,
         "wall_s": wall,
+        "cpu_s": cpu,
         **{k.removeprefix("eval/"): v for k, v in results.items()},
     }
     if keep is not None:
@@ -108,17 +113,27 @@ def summarise(runs: list[dict]) -> list[dict]:
         for key in ("modes", "hq_pct", "rev_kl"):
             row[key], row[f"{key}_se"] = mean_se([r[key] for r in rs])
         row["wall_s"] = statistics.fmean(r["wall_s"] for r in rs)
+        row["cpu_s"] = statistics.fmean(r["cpu_s"] for r in rs)
         row["steps"] = rs[0]["steps"]
         row["per_seed"] = [
-            {k: r[k] for k in ("seed", "modes", "hq_pct", "rev_kl", "wall_s")} for r in rs
+            {k: r[k] for k in ("seed", "modes", "hq_pct", "rev_kl", "wall_s", "cpu_s")} for r in rs
         ]
         out.append(row)
     return out
 
 
+def run_seconds(run: dict) -> float:
+    """A run's time against the 5-minute budget: its CPU time (one thread), or its wall time
+    in rows measured before the CPU time was recorded."""
+    return run.get("cpu_s", run["wall_s"])
+
+
 def meets_target(row: dict, n_modes: int) -> bool:
     return all(
-        r["modes"] == n_modes and r["hq_pct"] >= 98 and r["rev_kl"] <= 0.05 and r["wall_s"] <= 300
+        r["modes"] == n_modes
+        and r["hq_pct"] >= 98
+        and r["rev_kl"] <= 0.05
+        and run_seconds(r) <= 300
         for r in row["per_seed"]
     )
 
@@ -126,6 +141,11 @@ def meets_target(row: dict, n_modes: int) -> bool:
 def meets_coverage(row: dict, n_modes: int) -> bool:
     """Issue 17's first target: every mode in every seed with >= 90% high-quality samples."""
     return all(r["modes"] == n_modes and r["hq_pct"] >= 90 for r in row["per_seed"])
+
+
+def _seconds(row: dict) -> str:
+    """A row's CPU seconds for the table; blank where it was measured before they were kept."""
+    return f"{row['cpu_s']:.0f}" if "cpu_s" in row else ""
 
 
 def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
@@ -143,7 +163,9 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
         "high-quality histogram against uniform. Mean ± standard error over seeds "
         f"{settings['seeds']}. Target: every mode in every seed, >= 98% high quality, reverse KL "
         '<= 0.05, each run within 5 minutes (column "target met"); "all modes, >= 90%": every '
-        "mode in every seed with at least 90% high-quality samples.",
+        "mode in every seed with at least 90% high-quality samples. The 5 minutes are CPU "
+        'minutes of the run\'s one thread (column "CPU s / run"; wall time on a shared machine '
+        "grows with the other jobs' load); rows without a CPU time were judged on wall time.",
         "",
     ]
     for data in ("ring", "grid"):
@@ -151,8 +173,8 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
             f"## {data} ({n_modes[data]} modes, std {0.01 if data == 'ring' else 0.05})",
             "",
             "| preset | model | steps | modes | % high quality | reverse KL | wall s / run | "
-            "all modes, >= 90% | target met |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "CPU s / run | all modes, >= 90% | target met |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             if r["data"] != data:
@@ -164,7 +186,7 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
                 f"| {r['modes']:.1f} ± {r['modes_se']:.1f} "
                 f"| {r['hq_pct']:.1f} ± {r['hq_pct_se']:.1f} "
                 f"| {r['rev_kl']:.3f} ± {r['rev_kl_se']:.3f} | {r['wall_s']:.0f} "
-                f"| {covers} | {ok} |"
+                f"| {_seconds(r)} | {covers} | {ok} |"
             )
         lines += ["", "Published (same protocol):", "", "| method | modes | % HQ | rev KL |"]
         lines.append("|---|---|---|---|")
@@ -184,13 +206,16 @@ def write_markdown(rows: list[dict], path: Path, settings: dict) -> None:
     described = list_presets()
     for r in rows:
         lines.append(f"- `{r['preset']}`: {described.get(r['preset'], '')}")
-    lines += ["", "## Per seed", "", "| preset | seed | modes | % HQ | rev KL | wall s |"]
-    lines.append("|---|---|---|---|---|---|")
+    lines += ["", "## Per seed", ""]
+    lines += [
+        "| preset | seed | modes | % HQ | rev KL | wall s | CPU s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         for s in r["per_seed"]:
             lines.append(
                 f"| `{r['preset']}` | {s['seed']} | {s['modes']:.0f} | {s['hq_pct']:.2f} | "
-                f"{s['rev_kl']:.4f} | {s['wall_s']:.0f} |"
+                f"{s['rev_kl']:.4f} | {s['wall_s']:.0f} | {_seconds(s)} |"
             )
     lines += ["", "## Mode collapse and mode hopping, seen", ""]
     for preset in DEMO:
