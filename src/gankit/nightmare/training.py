@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gankit.data.faces import lfw_subset_pixels
 from gankit.data.pixels import to_float
 from gankit.nightmare.network import StyleNet
 from gankit.nightmare.perceptual import (
@@ -66,22 +67,20 @@ def skimage_photo(name: str) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)
 
 
-def lfw_faces() -> Tensor:
-    """gankit's 100 LFW faces as uint8 [100, 3, 25, 25]."""
-    from skimage.data import lfw_subset
-
-    faces = torch.from_numpy(np.round(lfw_subset()[:100] * 255).astype(np.uint8))
-    return faces[:, None].expand(-1, 3, -1, -1)
+def lfw_faces(faces: bool = True) -> Tensor:
+    """gankit's 100 LFW faces (faces=False: the subset's 100 patches without a face) as uint8
+    [100, 3, 25, 25]."""
+    return lfw_subset_pixels(faces).expand(-1, 3, -1, -1)
 
 
-def fit_short_side(x: Tensor, side: int) -> Tensor:
-    """uint8 or float [..., H, W] resized (antialiased bilinear) so min(H, W) == side."""
+def fit_side(x: Tensor, side: int, longer: bool = False) -> Tensor:
+    """uint8 [C, H, W] resized (antialiased bilinear) so that its shorter side (or, `longer`,
+    its longer side) is `side` pixels."""
     h, w = x.shape[-2:]
-    scale = side / min(h, w)
-    size = [max(side, round(h * scale)), max(side, round(w * scale))]
-    out = F.interpolate(x[None].float() if x.ndim == 3 else x.float(), size=size,
-                        mode="bilinear", antialias=True, align_corners=False)  # fmt: skip
-    return out[0] if x.ndim == 3 else out
+    scale = side / (max(h, w) if longer else min(h, w))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    y = F.interpolate(x[None].float(), size=size, mode="bilinear", antialias=True)
+    return y[0].round().clamp(0, 255).to(torch.uint8)
 
 
 class ContentSampler:
@@ -122,7 +121,7 @@ class PerceptualLoss:
 
     def __init__(self, style: Tensor, style_size: int):
         self.features = InceptionLayers((*STYLE_LAYERS, CONTENT_LAYER))
-        s = to_float(fit_short_side(style, style_size).round().to(torch.uint8)[None])
+        s = to_float(fit_side(style, style_size)[None])
         with torch.no_grad():
             self.grams = {k: gram(v) for k, v in self.features(s).items() if k in STYLE_LAYERS}
 
