@@ -371,3 +371,12 @@ def test_evaluation_reports_the_images_it_has_featurised(tmp_path, monkeypatch):
     # the reference split's 600 in batches of 500, then 600 generated in chunks of 250
     assert heard[0] == "fid-classifier ..."
     assert heard[1:] == [f"fid-classifier: {k} images" for k in (500, 600, 850, 1100, 1200)]
+
+
+def test_metrics_default_to_the_data_sets_and_an_empty_list_scores_nothing(tmp_path):
+    scored = train(tmp_path, "scored", steps=4)
+    silent = train(tmp_path, "silent", steps=4, extra=["train.metrics=[]"])
+    assert set(scored.results) == {"eval/modes", "eval/hq_pct", "eval/rev_kl"}  # modes: the default
+    assert any(k.startswith("eval/") for r in rows(scored.run.path) for k in r)
+    assert silent.results == {}
+    assert not any(k.startswith("eval/") for r in rows(silent.run.path) for k in r)

@@ -298,7 +298,7 @@ def eval_(
                 f"gives {list(source.shape)}; choose data of the run's shape (e.g. --set "
                 "data.img_size=... and data.channels=...)"
             )
-    names = names or list(cfg.train.metrics) or list(source.default_metrics)
+    names = names or list(cfg.train.metrics or source.default_metrics)
     if not names:
         raise GankitError(
             f"no metric applies by default to {source.cfg.name!r}; name one with --metric"

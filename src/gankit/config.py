@@ -49,7 +49,7 @@ class TrainConfig:
     keep_last: int = option(3, min=1)  # checkpoints kept on disk
     # 0: evaluate only at the end; 2-D data (kind points) defaults to train.sample_every
     eval_every: int = option(0, min=0)
-    metrics: list[str] = field(default_factory=list)  # empty: the data set's defaults
+    metrics: list[str] | None = None  # None: the data set's defaults; []: none
     n_samples: int = option(2500, min=1)  # size of the fixed-noise snapshot and of evaluations
     progress: bool = True
     tensorboard: bool = True

@@ -26,7 +26,7 @@ class Outputs:
             self.fixed_labels = torch.arange(k).repeat_interleave(self.grid_row)
             n_fixed = len(self.fixed_labels)
         self.fixed_z = model.fixed_inputs(data, n_fixed, torch.Generator().manual_seed(t.seed + 1))
-        self.metric_names = list(t.metrics) or list(data.default_metrics)
+        self.metric_names = list(data.default_metrics if t.metrics is None else t.metrics)
         check_metrics(self.metric_names, data)  # before training, not after
         self._writer = None
 
