@@ -11,7 +11,9 @@ What this design changes, and why:
   through the straight-through estimator, as BinaryMuseGAN's binary neurons but a softmax per
   voice). MuseGAN's G sets 48 independent binary cells per step, so it must learn from D alone
   that a chorale has about four notes at once; it drifted to 12 pitch classes a bar. Here the
-  number of notes is a design choice (4 for SATB) and G only chooses which.
+  number of notes is a design choice (4 for SATB) and G only chooses which. With
+  model.note_steps=2 each choice lasts an 8th note (G cannot write a 16th note; the data has a
+  few), against the blips of one step that a 16th-note G makes early in training.
 - The piece is a recurrent net over bars (a GRU cell): each bar comes from the piece's state,
   the bar's own noise and an encoding of the previous bar. The state carries key and direction;
   the previous bar lets a user's first bar be continued (`sample(prime=...)`).
@@ -49,7 +51,7 @@ def straight_through_onehot(logits: Tensor) -> Tensor:
     D sees hard choices like the data's, G learns through the soft ones."""
     soft = logits.softmax(-1)
     hard = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
-    return hard + soft - soft.detach()
+    return hard + (soft - soft.detach())  # in this order the forward value is exactly hard
 
 
 class BarGenerator(nn.Module):
@@ -61,9 +63,12 @@ class BarGenerator(nn.Module):
     scores each voice's P pitches and a rest.
     """
 
-    def __init__(self, hidden: int, pitches: int, voices: int, channels: int):
+    def __init__(
+        self, hidden: int, pitches: int, voices: int, channels: int, note_steps: int = 1
+    ):
         super().__init__()
         c, self.voices, self.pitches = channels, voices, pitches
+        self.note_steps, self.frames = note_steps, TIME_BLOCK // note_steps
         self.fc = nn.Linear(hidden, 2 * c * BEATS)
         self.beats = nn.Sequential(
             nn.BatchNorm1d(2 * c),
@@ -73,7 +78,7 @@ class BarGenerator(nn.Module):
             nn.ReLU(),
         )
         self.steps = nn.Sequential(
-            nn.Upsample(scale_factor=TIME_BLOCK // BEATS, mode="nearest"),  # [N, 2c, 16]
+            nn.Upsample(scale_factor=self.frames // BEATS, mode="nearest"),  # [N, 2c, frames]
             nn.Conv1d(2 * c, c, 3, padding=1, bias=False),
             nn.BatchNorm1d(c),
             nn.ReLU(),
@@ -81,12 +86,14 @@ class BarGenerator(nn.Module):
         )
 
     def logits(self, h: Tensor) -> Tensor:
-        """[N, voices, 16, P + 1]: each voice's scores of its pitches and a rest, per step."""
-        x = self.steps(self.beats(self.fc(h).view(len(h), -1, BEATS)))  # [N, V * (P + 1), 16]
-        return x.view(len(h), self.voices, self.pitches + 1, TIME_BLOCK).transpose(2, 3)
+        """[N, voices, frames, P + 1]: each voice's scores of its pitches and a rest, per frame
+        of `note_steps` steps."""
+        x = self.steps(self.beats(self.fc(h).view(len(h), -1, BEATS)))  # [N, V * (P + 1), F]
+        return x.view(len(h), self.voices, self.pitches + 1, self.frames).transpose(2, 3)
 
     def forward(self, h: Tensor) -> Tensor:
         onehot = straight_through_onehot(self.logits(h))[..., : self.pitches]  # rests drop out
+        onehot = onehot.repeat_interleave(self.note_steps, 2)  # [N, V, 16, P]
         roll = onehot.sum(1)  # [N, 16, P]: voices in unison make one note
         return roll - (roll - roll.clamp(max=1.0)).detach()  # 0/1 forward, sum's gradient
 
@@ -99,7 +106,9 @@ class ChoraleGenerator(nn.Module):
     with a first bar prime [N, 16, P] in {0, 1} puts it in place of bar 0 and continues it.
     """
 
-    def __init__(self, z_dim: int, bars: int, pitches: int, voices: int, channels: int):
+    def __init__(
+        self, z_dim: int, bars: int, pitches: int, voices: int, channels: int, note_steps: int = 1
+    ):
         super().__init__()
         hidden = 4 * channels
         self.bars, self.pitches, self.bar_noise = bars, pitches, channels
@@ -114,7 +123,7 @@ class ChoraleGenerator(nn.Module):
             nn.LeakyReLU(0.2),
         )
         self.cell = nn.GRUCell(2 * channels, hidden)
-        self.bar = BarGenerator(hidden, pitches, voices, channels)
+        self.bar = BarGenerator(hidden, pitches, voices, channels, note_steps)
 
     def forward(self, z: Tensor, prime: Tensor | None = None) -> Tensor:
         n = len(z)
@@ -195,6 +204,8 @@ class ChoraleGANConfig(Objective, Optim, Named):
     d_channels: int = option(16, min=1)
     d_norm: str = option("none", choices=("none", "layer", "instance"))
     voices: int = option(4, min=1)  # notes G may sound per step (4: SATB)
+    # G's shortest note in steps: 1 (a 16th) or 2 (an 8th: each choice held for 2 steps)
+    note_steps: int = option(1, choices=(1, 2))
     pack: int = option(1, min=1)  # PacGAN: D judges this many samples at once
 
     def validate(self) -> None:
@@ -203,7 +214,9 @@ class ChoraleGANConfig(Objective, Optim, Named):
 
     def build_nets(self, data_shape, num_classes):
         blocks, octaves = roll_layout(self.name, data_shape)
-        G = ChoraleGenerator(self.z_dim, blocks, data_shape[2], self.voices, self.channels)
+        G = ChoraleGenerator(
+            self.z_dim, blocks, data_shape[2], self.voices, self.channels, self.note_steps
+        )
         D = ChoraleDiscriminator(blocks, octaves, self.d_channels, self.d_norm, self.pack)
         return G, D
 
