@@ -27,6 +27,7 @@ import torch
 from common import save, settings
 
 from gankit.metrics.music import ALL_KEYS, MAJOR, binarize, roll_metrics
+from gankit.models.musegan import TIME_BLOCK
 
 N_SAMPLES = 1000
 N_SHOWN = 8  # random segments per row in the piano-roll picture and the MIDI file
@@ -110,13 +111,15 @@ def shown(x: np.ndarray, n: int = N_SHOWN) -> np.ndarray:
     return x[np.sort(pick)]
 
 
-def render(x: np.ndarray, info: dict, out: Path, name: str, title: str) -> list[str]:
-    """MIDI and piano-roll PNG of N_SHOWN random segments, and a WAV of N_AUDIO of them, into
-    the results folder."""
+def render(
+    x: np.ndarray, info: dict, out: Path, name: str, title: str, pick: bool = True
+) -> list[str]:
+    """MIDI and piano-roll PNG of N_SHOWN random segments (the first ones without `pick`), and
+    a WAV of N_AUDIO of them, into the results folder."""
     from gankit.viz.music import write_midi, write_piano_rolls, write_wav
 
     path = out / f"music_{name}.mid"
-    rolls = shown(x)
+    rolls = shown(x) if pick else x[:N_SHOWN]
     write_midi(rolls, info, path)  # pretty_midi and wave overwrite: each invocation renews
     write_wav(rolls[:N_AUDIO], info, path.with_suffix(".wav"))
     write_piano_rolls(rolls, info, path.with_suffix(".png"), title, nrow=4)
@@ -234,6 +237,18 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         png = r["files"][2]
         links = ", ".join(f"[{f}]({f})" for f in r["files"])
         lines += [f"### {r['name']}", "", links, "", f"![{r['name']}]({png})", ""]
+        if "primed_files" in r:
+            links = ", ".join(f"[{f}]({f})" for f in r["primed_files"])
+            lines += [
+                f"{r['name']} primed (as `gankit sample RUN --prime FILE.mid`): the first bar of "
+                f"each of the {N_SHOWN} test segments shown above in the data row, bars 2-4 "
+                "written by G (seed 0):",
+                "",
+                links,
+                "",
+                f"![{r['name']} primed]({r['primed_files'][2]})",
+                "",
+            ]
     path.write_text("\n".join(lines))
 
 
@@ -262,6 +277,12 @@ def model_row(k: str, run: Path, preset: str, data, info: dict, out: Path) -> di
     samples = binarize(model.sample(N_SAMPLES, seed=SAMPLE_SEED))  # what `evaluate` scored
     row["diversity"] = diversity(samples)
     row["files"] = render(samples, info, out, k, f"{name}: {N_SHOWN} random samples")
+    if "prime" in model.spec.sample_options:  # continuations of the first bars of test segments
+        test = binarize(data.reference(10**9, "test")[0])
+        primes = torch.from_numpy(shown(test)[:, :TIME_BLOCK])
+        cont = binarize(model.sample(len(primes), seed=SAMPLE_SEED, prime=primes))
+        title = f"{name}: bars 2-4 written after the first bar of {len(primes)} test segments"
+        row["primed_files"] = render(cont, info, out, f"{k}_primed", title, pick=False)
     return row
 
 
