@@ -151,3 +151,18 @@ def test_eighth_note_generator_holds_every_choice_two_steps():
     model, _, _ = tiny_model("choralegan", extra=["model.note_steps=2"])
     rolls = m.binarize(model.sample(8, seed=0))
     assert (rolls[:, 0::2] == rolls[:, 1::2]).all()  # steps 2k and 2k + 1 alike
+
+
+@pytest.mark.parametrize("distinct, sounding", [(True, [0, 1, 2, 3]), (False, [0])])
+def test_distinct_voices_take_the_best_free_pitch(distinct, sounding):
+    from gankit.models.choralegan import BarGenerator
+
+    g = BarGenerator(hidden=4, pitches=12, voices=4, channels=4, distinct=distinct)
+    scores = torch.cat([torch.arange(12, 0, -1.0), torch.tensor([-5.0])])  # pitch 0 best, rest last
+    g.logits = lambda h: scores.expand(len(h), 4, 16, 13)  # every voice wants the same pitches
+    roll = g(torch.zeros(2, 4))
+    assert roll.shape == (2, 16, 12)
+    assert (
+        torch.nonzero(roll[0, 0]).flatten().tolist() == sounding
+        and (roll[:, 1:] == roll[:, :1]).all()
+    )
