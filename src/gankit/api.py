@@ -9,7 +9,7 @@ import torch
 
 from gankit.config import ExperimentConfig, resolve_config
 from gankit.data import DataSource, build_data
-from gankit.errors import CheckpointError, GankitError, RunError
+from gankit.errors import CheckpointError, ConfigError, GankitError, RunError
 from gankit.files import free_path
 from gankit.models import GANModel, build_model
 from gankit.training import distributed
@@ -201,9 +201,24 @@ def load(run_dir: str | Path, device: str = "cpu") -> GANModel:
     return load_run(run_dir, device, with_data=False)[0]
 
 
-def sample(run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
-    """n samples [n, *data_shape] from a run's latest checkpoint, reproducible by seed."""
-    return load(run_dir, device).sample(n, seed=seed).cpu()
+def sample(
+    run_dir: str | Path, n: int, seed: int = 0, device: str = "cpu", prime: str | Path | None = None
+) -> torch.Tensor:
+    """n samples [n, *data_shape] from a run's latest checkpoint, reproducible by seed; with
+    `prime` (a MIDI file; music models that declare the sample option "prime") every sample
+    starts with the file's first bar and G writes the rest."""
+    model = load(run_dir, device)
+    if prime is None:
+        return model.sample(n, seed=seed).cpu()
+    if "prime" not in model.spec.sample_options:
+        raise ConfigError(
+            f"prime needs a model that continues a first bar; {run_dir} was trained with "
+            f"{model.cfg.name!r}"
+        )
+    from gankit.data.music import prime_bar
+
+    bar = prime_bar(prime, RunDir.open(run_dir).read_data_info())
+    return model.sample(n, seed=seed, prime=torch.from_numpy(bar)).cpu()
 
 
 def report(run_dir: str | Path) -> Path:

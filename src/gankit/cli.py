@@ -208,6 +208,13 @@ def sample(
     temperature: Annotated[
         float | None, typer.Option(help="softmax temperature (text models); default 1")
     ] = None,
+    prime: Annotated[
+        Path | None,
+        typer.Option(
+            help="a MIDI file whose first bar every sample starts with, the rest generated "
+            "(music models that continue a bar: choralegan)"
+        ),
+    ] = None,
 ) -> None:
     """Draw samples from a trained run and write them to a file (text is printed too)."""
     import torch
@@ -246,6 +253,15 @@ def sample(
                 f"({_models_that('temperature')}); {run_dir} was trained with {cfg.model.name!r}"
             )
         extra["temperature"] = temperature
+    if prime is not None:
+        if "prime" not in model.spec.sample_options:
+            raise GankitError(
+                f"--prime needs a model that continues a first bar ({_models_that('prime')}); "
+                f"{run_dir} was trained with {cfg.model.name!r}"
+            )
+        from gankit.data.music import prime_bar
+
+        extra["prime"] = torch.from_numpy(prime_bar(prime, info))
     x = model.sample(n, seed=seed, labels=labels, **extra).cpu().numpy()
     write_samples(x, info, out, f"{n} samples, step {step}", nrow=nrow)
     if out.suffix.lower() == ".txt":

@@ -340,6 +340,33 @@ def midi_notes(path: Path, resolution: int) -> Piece:
     return notes
 
 
+def prime_bar(path: str | Path, info: dict) -> np.ndarray:
+    """The first bar of a MIDI file as a bool roll [steps per bar, P] on a data set's grid (its
+    `info()`, as in a run's data.json): what `gankit sample --prime` continues. Pitches outside
+    the range move by octaves into it, as the data's do. A DataError for a missing or unreadable
+    file, or one without notes in its first bar."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"--prime {path}: no such file; give a MIDI file (.mid, .midi)")
+    try:
+        notes = midi_notes(path, int(info["resolution"]))
+    except Exception as e:  # mido and pretty_midi raise many kinds on a corrupt file
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise DataError(f"--prime {path} is not a readable MIDI file ({reason})") from None
+    cfg = MusicConfig(
+        resolution=int(info["resolution"]),
+        bars=1,
+        pitch_low=int(info["pitch_low"]),
+        n_pitches=int(info["shape"][2]),
+    )
+    steps = cfg.resolution * int(info.get("beats_per_bar", BEATS_PER_BAR))
+    bar = [n for n in notes if n[1] < steps and n[0] >= 0]
+    if not bar:
+        raise DataError(f"--prime {path} has no notes in its first bar ({steps} steps)")
+    roll, _ = piece_roll([(p, s, min(e, steps)) for p, s, e in bar], cfg)
+    return roll[:steps]
+
+
 def _list_midi(root: Path) -> list[Path]:
     return sorted(
         p

@@ -12,6 +12,9 @@ neurons and D also sees onsets/offsets (Dong & Yang 2018, BinaryMuseGAN); D has 
 feature against mode collapse (Karras et al. 2018). The loss, critic steps and penalties are
 DCGAN's options (MuseGAN's paper uses WGAN-GP); only the nets differ, so MuseGAN is the same
 adversarial game as DCGAN with other nets.
+
+On the JSB chorales this MuseGAN collapses to one segment for every z (benchmarks/results/
+music.md); `choralegan` (choralegan.py) is the music GAN that does not, and says why.
 """
 
 from __future__ import annotations
