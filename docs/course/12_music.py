@@ -29,19 +29,23 @@
 # scores perfectly. So we count it too: the mean share of roll cells in which two samples
 # differ.
 #
-# An honest warning: gankit's MuseGAN is **mode-collapsed** today. Its 20-minute preset run
-# (`benchmarks/results/music.md`) is farther from the data than the RNN on every statistic
-# (empty bars aside: none of them has any), and its diversity is 0.008, against 0.136 for
-# real chorales: nearly the same phrase for every z. The runs here
-# are **short** (the presets train 15 and 20 minutes), so listen for the kind of music each
-# makes, not its best.
+# An honest warning: gankit's MuseGAN is **mode-collapsed**. Its 20-minute preset run
+# (2026-11-27) was farther from the data than the RNN on every statistic (empty bars aside:
+# none of them has any), and its diversity was 0.008, against 0.136 for real chorales: nearly
+# the same phrase for every z. gankit's second music GAN, **ChoraleGAN** (`choralegan`),
+# changes the design so that collapse is hard: it writes a chorale bar by bar, each bar from
+# its own noise and the bar before (MidiNet, Yang et al. 2017), as four voices that each choose
+# one pitch or a rest per step (C-RNN-GAN's fixed number of tones, Mogren 2016), judged by a
+# critic that also sees the pitch classes. Because each bar follows the one before, it can
+# also **continue a first bar you give it**. The runs here are **short**, so listen for the
+# kind of music each makes, not its best.
 #
-# **What to look at (and listen to):** the piano rolls of the data, the RNN and the GAN side
-# by side; the audio of each; the statistics table, and above all the diversity column.
-# About 3 CPU-minutes.
+# **What to look at (and listen to):** the piano rolls of the data, the RNN and both GANs side
+# by side; the audio of each; the statistics table, and above all the diversity column; then
+# ChoraleGAN continuing the first bar of a real chorale. About 6 CPU-minutes.
 
 # %% tags=["parameters"]
-STEPS = 800  # train steps of each model (the presets run 1,253 and 2,417 in their time limits)
+STEPS = 800  # train steps of each model (the presets: 1,253 and 2,417 in their time limits, 2,500)
 N_SAMPLES = 1000  # segments scored
 SEED = 0
 
@@ -58,15 +62,16 @@ from gankit.metrics.music import binarize, roll_metrics
 from gankit.viz.samples import write_samples
 
 # %% [markdown]
-# ## Two composers
+# ## Three composers
 #
-# The same data, two presets, each trained on one thread (`train.threads=1`: small nets) for
+# The same data, three presets, each trained on one thread (`train.threads=1`: small nets) for
 # the same number of steps. At the end each run scores `N_SAMPLES` generated segments with the
 # `music` metric (and the RNN its test NLL too).
 
 # %%
 runs = {}
-for name, preset in (("RNN (MLE)", "jsb-rnn"), ("MuseGAN", "jsb-musegan")):
+composers = (("RNN (MLE)", "jsb-rnn"), ("MuseGAN", "jsb-musegan"), ("ChoraleGAN", "jsb-choralegan"))
+for name, preset in composers:
     runs[name] = gankit.train(
         preset,
         overrides=[
@@ -87,7 +92,7 @@ info = data.info()
 # %% [markdown]
 # ## Seen: piano rolls
 #
-# Four segments of each: real test chorales, then the RNN's, then the GAN's (each from its
+# Four segments of each: real test chorales, then the RNN's, then each GAN's (each from its
 # own z). Dotted lines are bar lines; the rows labelled C3, C4 ... are the C's.
 
 # %%
@@ -95,7 +100,7 @@ rolls = {"data (test split)": binarize(data.reference(N_SAMPLES, "test")[0])}
 for name, trainer in runs.items():
     rolls[name] = binarize(trainer.model.sample(N_SAMPLES, seed=SEED))
 
-fig, ax = plt.subplots(3, 4, figsize=(14, 7), sharex=True, sharey=True)
+fig, ax = plt.subplots(len(rolls), 4, figsize=(14, 9), sharex=True, sharey=True)
 for row, (name, r) in zip(ax, rolls.items(), strict=True):
     for k, a in enumerate(row):
         a.imshow(r[k].T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest")
@@ -154,21 +159,53 @@ print(f"RNN test NLL: {runs['RNN (MLE)'].results['eval/test_nll']:.3f} nats per 
 # Read the table row by row against the data's: the closer each column, the more the
 # samples behave like chorales in that one respect. The RNN is close on most: about four
 # voices at a time, a few more pitch classes per bar than Bach and more short fragments
-# (fewer qualified notes), and as diverse as the data. The GAN's rolls above tell the rest:
+# (fewer qualified notes), and as diverse as the data. MuseGAN's rolls above tell the rest:
 # its four samples, drawn from four different z, are the same phrase, a short pattern
-# repeated bar after bar. Its diversity (about 0.01 against the data's 0.14) counts what you
-# see and hear, and its pitch-class histogram is far from the chorales' (one phrase cannot
-# use the notes in Bach's proportions). This is not only a short run's problem: trained to
-# the end of its preset, 20 minutes, the GAN is still collapsed, at a diversity of 0.008
+# repeated bar after bar. Its diversity counts what you see and hear, and its pitch-class
+# histogram is far from the chorales' (one phrase cannot use the notes in Bach's
+# proportions). This is not only a short run's problem: trained to the end of its preset,
+# 20 minutes, MuseGAN was still collapsed, at a diversity of 0.008.
+#
+# ChoraleGAN's samples differ from each other about as much as real chorales do, with four
+# voices at every step by design. Trained through its preset (2,500 steps, about 10
+# CPU-minutes), it is closer to the data than the RNN on pitch classes per bar, qualified
+# notes, polyphony and notes in scale, but not yet on the pitch-class histogram
 # (`benchmarks/results/music.md`).
 #
-# Why is the GAN behind a likelihood model here? The RNN must explain every test chorale
+# Why was MuseGAN behind a likelihood model? The RNN must explain every test chorale
 # (an NLL punishes a missed mode heavily), while the GAN's generator only has to fool its
 # critic, which a single convincing phrase can do for a while: the mode collapse of
 # notebook 4, now in music. MuseGAN's paper trains far longer, on far more data (the Lakh
 # MIDI set), with tracks and bars generated by separate latent codes.
 #
-# **Try this.** Give the GAN more steps (`STEPS = 2000`) and watch its diversity: does it
+# ## Continued: a first bar, and the rest
+#
+# A chorale's first bar, written to a MIDI file, is what `gankit sample RUN --prime
+# first_bar.mid` continues: every sample keeps that bar and ChoraleGAN writes bars 2 to 4,
+# each from its own noise. The top row is the real chorale, the others continuations.
+
+# %%
+chorale = rolls["data (test split)"][:1]
+first_bar = work / "first_bar.mid"
+x = torch.from_numpy(chorale[:, None, :16]).float() * 2 - 1  # its first bar, [1, 1, 16, P]
+write_samples(x.numpy(), info, first_bar)
+continued = binarize(
+    gankit.sample(runs["ChoraleGAN"].run.path, 3, seed=SEED, prime=first_bar)
+)
+fig, ax = plt.subplots(4, 1, figsize=(8, 8), sharex=True)
+for a, r, title in zip(ax, [chorale[0], *continued], ["real chorale"] + ["continued"] * 3):
+    a.imshow(r.T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest")
+    a.axvline(15.5, color="tab:red", lw=1)
+    a.set_ylabel(title)
+plt.tight_layout()
+wav = work / "continued.wav"
+write_samples(continued[:2, None].astype("float32") * 2 - 1, info, wav)
+display(Audio(filename=str(wav)))
+
+# %% [markdown]
+# **Try this.** Give the GANs more steps (`STEPS = 2000`) and watch its diversity: does it
 # fall as its samples get more chorale-like? Then try the remedy of notebook 4's exercise,
 # PacGAN's packing, which lets the critic see that samples repeat each other:
 # `gankit train jsb-musegan --set model.pack=2`, then `gankit eval RUN --metric music`.
+# Finally, prime ChoraleGAN with a first bar of your own (any MIDI file: only its first bar
+# is read) and listen to how it carries on.
