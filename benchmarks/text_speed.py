@@ -4,7 +4,7 @@ A step is SeqGAN's (Yu et al. 2017): one policy-gradient update of G on a batch 
 its rewards from Monte Carlo rollouts of every prefix scored by D, then `d_steps` D updates. The
 rollouts cost about the square of the length (a rollout per prefix, each scored at full
 length), so long lines were slow; `model.rollout_stride` (auto by default: every prefix up to 32
-tokens, every ceil(max_len / 32)-th beyond) and rollouts that stop at `<eos>` make them linear.
+tokens, every ceil(max_len / 16)-th beyond) and rollouts that stop at `<eos>` make them linear.
 
 The text: 300 lines cut from tiny Shakespeare, each from max_len / 2 to max_len - 1 characters
 (lines mode, character tokens, as `gankit train --model seqgan --data my.txt --set
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from common import merge_rows, save, settings
 
-LENGTHS = (16, 32, 64, 128)
+LENGTHS = (20, 32, 64, 128)  # 20: the shortest the default D widths (up to 20) fit
 
 
 def text_file(max_len: int, lines: int = 300, seed: int = 0) -> Path:

@@ -82,7 +82,7 @@ def test_strided_rewards_are_shared_within_each_stride():
     torch.testing.assert_close(q[:, 7], torch.sigmoid(model.nets["D"](x)))
 
 
-@pytest.mark.parametrize(("max_len", "stride"), [(12, 1), (32, 1), (33, 2), (64, 2), (128, 4)])
+@pytest.mark.parametrize(("max_len", "stride"), [(12, 1), (32, 1), (33, 3), (64, 4), (128, 8)])
 def test_auto_stride_keeps_short_text_at_every_prefix(max_len, stride):
     model = build("text", [f"data.max_len={max_len}"])
     assert model.rollout_stride == stride

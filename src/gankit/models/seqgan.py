@@ -262,9 +262,10 @@ class SeqGANConfig(TextMLEConfig):
     d_steps: int = option(5, min=1)  # D updates (a real batch + fresh fakes each) per step
     rollouts: int = option(16, min=1)  # Monte Carlo rollouts per token for the reward
     # rollouts from every k-th prefix only (prefixes of k, 2k, ... tokens), each token rewarded
-    # by the next prefix rolled out: k times fewer D calls on the rollouts, whose cost grows with
+    # by the next prefix rolled out: k times fewer rollouts and D calls, whose cost grows with
     # the square of the length. 0 = auto: 1 (every prefix, the paper's) up to 32 tokens, else
-    # ceil(max_len / 32), so a step costs about as much per token as at 32 tokens
+    # ceil(max_len / 16): about 16 rolled-out prefixes, so a step at 64 tokens costs about what
+    # one at 32 does, and longer lines cost in proportion to their length
     rollout_stride: int = option(0, min=0)
     # subtract each position's mean reward over the batch (a baseline: the same expected
     # gradient, less variance); off in the paper and the authors' code
@@ -381,7 +382,9 @@ class SeqGAN(TextModel):
     @property
     def rollout_stride(self) -> int:
         """model.rollout_stride, with 0 (auto) resolved for this max_len."""
-        return self.cfg.rollout_stride or max(1, -(-self.seq_len // 32))
+        if self.cfg.rollout_stride:
+            return self.cfg.rollout_stride
+        return 1 if self.seq_len <= 32 else -(-self.seq_len // 16)
 
     @torch.no_grad()
     def rewards(self, x: Tensor) -> Tensor:
