@@ -92,10 +92,21 @@ def train_to(trainer, milestones: list[int], label: str) -> list[dict]:
     return curve
 
 
-def row(model: str, seed: int, curve: list[dict], out: Path, args) -> dict:
+def schedule(cfg) -> str:
+    """The training schedule of a run's config in a few words, for the table."""
+    m = cfg.model
+    if m.name != "seqgan":
+        return f"{m.name}, {cfg.train.steps} steps"
+    adv = cfg.train.steps - m.mle_steps - m.d_pretrain_steps
+    return (f"MLE {m.mle_steps}, D {m.d_pretrain_steps}x{m.d_steps}, adversarial {adv} "
+            f"({m.rollouts} rollouts, {m.d_steps} D updates)")  # fmt: skip
+
+
+def row(model: str, seed: int, curve: list[dict], out: Path, args, cfg=None) -> dict:
     """A result row: the curve's last point, the whole curve, and how it was measured."""
     last = curve[-1]
     return {
+        **({"schedule": schedule(cfg)} if cfg is not None else {}),
         "model": model,
         "seed": seed,
         "steps": last["step"],
@@ -119,7 +130,7 @@ def run_mle(seed: int, args) -> dict:
     trainer, out = prepare(PRESET, seed, args)
     cfg = trainer.cfg
     curve = train_to(trainer, mle_milestones(cfg.model.mle_steps, args.mle_eval_every), "mle")
-    return {"rows": [row("mle", seed, curve, out, args)], "config": cfg.to_dict()}
+    return {"rows": [row("mle", seed, curve, out, args, cfg)], "config": cfg.to_dict()}
 
 
 def run_seqgan(seed: int, args) -> dict:
@@ -137,7 +148,7 @@ def run_seqgan(seed: int, args) -> dict:
     ]
     curve = train_to(trainer, milestones, f"seqgan seed {seed}")
     mle = [c for c in curve if c["step"] <= mle_steps]
-    rows = [row("mle", seed, mle, out, args), row("seqgan", seed, curve, out, args)]
+    rows = [row("mle", seed, mle, out, args, cfg), row("seqgan", seed, curve, out, args, cfg)]
     return {"rows": rows, "config": cfg.to_dict()}
 
 
@@ -156,7 +167,8 @@ def run_job(model: str, seed: int, args) -> dict:
 
 
 def model_rank(model: str) -> tuple:
-    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model)
+    base = model.split("+")[0]  # a tagged variant sorts after its model
+    return (MODEL_ORDER.index(base) if base in MODEL_ORDER else len(MODEL_ORDER), model)
 
 
 def fmt(value, spec: str) -> str:
@@ -176,12 +188,14 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "CPU (s): the CPU time of the row's own process (one thread) from the start of its",
         "training to the row's step, evaluations included.",
         "",
-        "| model | seed | steps | NLL_oracle | wall (s) | CPU (s) | overrides |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| model | seed | steps | NLL_oracle | wall (s) | CPU (s) | schedule | overrides |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         cells = [r["model"], r["seed"], r["steps"], f"{r['nll_oracle']:.3f}",
                  fmt(r.get("wall_s"), ".0f"), fmt(r.get("cpu_s"), ".0f"),
+                 r.get("schedule", "previous preset: MLE 3000, D 30x5, adversarial 100 "
+                       "(8 rollouts, 5 D updates)"),
                  " ".join(r.get("overrides", []))]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "| model | NLL_oracle, mean ± s.e. over seeds |", "| --- | --- |"]
@@ -214,6 +228,7 @@ def main() -> None:
     ap.add_argument("--mle-eval-every", type=int, default=2000, help="MLE steps per eval")
     ap.add_argument("--adv-eval-every", type=int, default=25, help="adversarial steps per eval")
     ap.add_argument("--set", action="append", default=[], help="a config override for every run")
+    ap.add_argument("--tag", default="", help="rows as MODEL+TAG (a variant kept beside MODEL)")
     args = ap.parse_args()
     todo = jobs(args.models, args.seeds)
     start = time.perf_counter()
@@ -222,7 +237,15 @@ def main() -> None:
         runs = gather([pool.submit(run_job, m, s, args) for m, s in todo])
     stem = Path(__file__).parent / "results" / "seqgan_oracle"
     rows = [r for run in runs for r in run["rows"]]
+    for r in rows:
+        r["model"] += f"+{args.tag}" if args.tag else ""
     rows = merge_rows(stem.with_suffix(".json"), rows, key=("model", "seed"))
+    for r in rows:  # rows written before rows carried their schedule: read it from the run
+        config = Path(r.get("run", "")) / "config.yaml"
+        if "schedule" not in r and r.get("machine") and config.is_file():
+            from gankit.config import load_config_file
+
+            r["schedule"] = schedule(load_config_file(config))
     info = settings(
         preset=PRESET,
         models=args.models,
