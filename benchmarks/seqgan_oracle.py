@@ -22,6 +22,7 @@ wall time and the CPU time of its own process.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +31,7 @@ from pathlib import Path
 import torch
 from common import gather, mean_se, merge_rows, save, settings
 
+STEM = "seqgan_oracle"  # results/STEM.md and .json
 PRESET = "oracle-seqgan"
 MODEL_ORDER = ("mle", "seqgan", "relgan")  # table order; models not listed come after
 PUBLISHED = [  # SeqGAN paper, Table 1, and the authors' code log
@@ -219,6 +221,16 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def previous_settings(md: Path) -> dict:
+    """The settings list of an existing STEM.md (for --render-only: the md again from the json,
+    with the settings of the run that wrote them)."""
+    if not md.exists():
+        return {}
+    text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
+    pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
+    return {k: v for k, v in pairs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["seqgan"], choices=list(RUNNERS))
@@ -229,13 +241,18 @@ def main() -> None:
     ap.add_argument("--adv-eval-every", type=int, default=25, help="adversarial steps per eval")
     ap.add_argument("--set", action="append", default=[], help="a config override for every run")
     ap.add_argument("--tag", default="", help="rows as MODEL+TAG (a variant kept beside MODEL)")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the md from the json")
     args = ap.parse_args()
+    stem = Path(__file__).parent / "results" / STEM
+    if args.render_only:
+        rows = json.loads(stem.with_suffix(".json").read_text())
+        write_markdown(rows, stem.with_suffix(".md"), previous_settings(stem.with_suffix(".md")))
+        return
     todo = jobs(args.models, args.seeds)
     start = time.perf_counter()
     # a fresh process per run: its CPU time and memory are its own
     with ProcessPoolExecutor(args.workers, max_tasks_per_child=1) as pool:
         runs = gather([pool.submit(run_job, m, s, args) for m, s in todo])
-    stem = Path(__file__).parent / "results" / "seqgan_oracle"
     rows = [r for run in runs for r in run["rows"]]
     for r in rows:
         r["model"] += f"+{args.tag}" if args.tag else ""

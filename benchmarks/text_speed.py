@@ -22,6 +22,7 @@ Rows are keyed by (label, max_len): labels not run this time are kept.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 import torch
 from common import merge_rows, save, settings
 
+STEM = "text_speed"  # results/STEM.md and .json
 LENGTHS = (20, 32, 64, 128)  # 20: the shortest the default D widths (up to 20) fit
 
 
@@ -113,9 +115,22 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         cells = [r["label"], r["max_len"], r["rollout_stride"], f"{r['cpu_s_per_step']:.2f}",
                  f"{r['wall_s_per_step']:.2f}", r["steps_timed"]]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
-    lines += ["", "## Settings", ""]
+    lines += ["", "## Settings (of the latest invocation)", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
+    notes = path.with_name(path.stem + "_notes.md")
+    if notes.exists():  # findings written by hand, kept across re-runs
+        lines += ["", notes.read_text().rstrip()]
     path.write_text("\n".join(lines) + "\n")
+
+
+def previous_settings(md: Path) -> dict:
+    """The settings list of an existing STEM.md (for --render-only: the md again from the json,
+    with the settings of the run that wrote them)."""
+    if not md.exists():
+        return {}
+    text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
+    pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
+    return {k: v for k, v in pairs}
 
 
 def main() -> None:
@@ -124,7 +139,13 @@ def main() -> None:
     ap.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     ap.add_argument("--steps", type=int, default=2, help="adversarial steps timed per length")
     ap.add_argument("--set", action="append", default=[], help="a config override")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the md from the json")
     args = ap.parse_args()
+    stem = Path(__file__).parent / "results" / STEM
+    if args.render_only:
+        rows = json.loads(stem.with_suffix(".json").read_text())
+        write_markdown(rows, stem.with_suffix(".md"), previous_settings(stem.with_suffix(".md")))
+        return
     torch.set_num_threads(1)
     from gankit.models.seqgan import SeqGANConfig
 
@@ -141,9 +162,9 @@ def main() -> None:
         for max_len in args.lengths:
             if label == "after, stride 1" and max_len <= 32:
                 continue  # auto is stride 1 there: the same code and settings
-            rows.append({"label": label, **time_steps(max_len, args.steps, sets)})
+            rows.append({"label": label, **time_steps(max_len, args.steps, sets),
+                         "source": source_commit()})  # fmt: skip
             print(rows[-1], flush=True)
-    stem = Path(__file__).parent / "results" / "text_speed"
     rows = merge_rows(stem.with_suffix(".json"), rows, key=("label", "max_len"))
     info = settings(source=source_commit(), threads=1, overrides=args.set,
                     total_wall_s=round(time.perf_counter() - start, 1))  # fmt: skip
