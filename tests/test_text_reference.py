@@ -38,7 +38,8 @@ def test_eval_reference_scores_bleu_against_every_line_of_the_file(run_dir, tmp_
     model = api.load(run_dir)
     hyps = [s.split() for s in decode_text(model.sample(40, seed=0), model.data_info)]
     want = corpus_mean_bleu(hyps, [s.split() for s in lines])
-    assert got["eval/bleu2"] == pytest.approx(want[2]) and got["eval/bleu5"] == pytest.approx(want[5])
+    assert got["eval/bleu2"] == pytest.approx(want[2])
+    assert got["eval/bleu5"] == pytest.approx(want[5])
     assert "against 3 held-out sentences" in got["eval/bleu_protocol"] and "eval/nll_test" in got
     row = [json.loads(s) for s in (run_dir / "metrics.jsonl").read_text().splitlines()][-1]
     assert row["reference"] == str(ref.resolve())
