@@ -196,8 +196,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     for r in rows:
         cells = [r["model"], r["seed"], r["steps"], f"{r['nll_oracle']:.3f}",
                  fmt(r.get("wall_s"), ".0f"), fmt(r.get("cpu_s"), ".0f"),
-                 r.get("schedule", "previous preset: MLE 3000, D 30x5, adversarial 100 "
-                       "(8 rollouts, 5 D updates)"),
+                 r.get("schedule", "oracle-seqgan: MLE 3000, D 30x5, adversarial 100 "
+                       "(8 rollouts, 5 D updates); 2026-11-27"),
                  " ".join(r.get("overrides", []))]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "| model | NLL_oracle, mean ± s.e. over seeds |", "| --- | --- |"]
