@@ -284,6 +284,13 @@ def eval_(
         list[str] | None,
         typer.Option("--set", help="data option for --data, e.g. data.img_size=32; repeatable"),
     ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="text runs: your held-out file (one sentence a line) for bleu and nll-test, "
+            "instead of the data's test split"
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a run's latest checkpoint; prints and appends to its metrics.jsonl."""
     from gankit import api
@@ -314,6 +321,13 @@ def eval_(
                 f"gives {list(source.shape)}; choose data of the run's shape (e.g. --set "
                 "data.img_size=... and data.channels=...)"
             )
+    if reference is not None:
+        from gankit.data.text import with_held_out_text
+
+        if model.spec.data_kind != "text":
+            raise GankitError(f"--reference is for text runs; {run_dir} is a {cfg.model.name} run")
+        with_held_out_text(source, str(reference))
+        names = names or ["bleu", "nll-test"]
     names = names or list(cfg.train.metrics or source.default_metrics)
     if not names:
         raise GankitError(
@@ -324,6 +338,8 @@ def eval_(
     row = {"step": step, "source": "gankit eval", **results}
     if data is not None:
         row["data"] = data
+    if reference is not None:
+        row["reference"] = str(source.held_out_text.cfg.path)
     RunDir.open(run_dir).append_metrics(row)
     typer.echo(json.dumps({"step": step, **results}))
 

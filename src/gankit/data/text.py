@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data.files import data_file
+from gankit.data.files import data_file, find
 from gankit.data.sources import DataSource
 from gankit.errors import DataError
 from gankit.nn.sampling import draw  # the one sampler of softmaxes
@@ -309,9 +309,13 @@ def held_out(n: int, test_fraction: float, path: str) -> int:
 
 class TokenSequences(DataSource):
     """A fixed set of token sequences [N, max_len] in `split_order`: the first ones are the
-    test split (the same for every training seed), the rest the training set."""
+    test split (the same for every training seed), the rest the training set.
+
+    `held_out_text`, when set (data.reference, `gankit eval --reference`), is a user's own file
+    that bleu and nll-test score against instead of the test split."""
 
     snapshot_size = 32  # sentences per snapshot: readable, unlike 2,500
+    held_out_text: TokenSequences | None = None
 
     def __init__(self, cfg, seed: int, ids: Tensor, vocab: Vocabulary, tokenizer: str):
         super().__init__(cfg, seed)
@@ -323,7 +327,8 @@ class TokenSequences(DataSource):
     @property
     def default_metrics(self) -> tuple[str, ...]:
         # without held-out text only self-BLEU measures anything
-        return ("bleu", "self-bleu", "nll-test") if len(self.test) else ("self-bleu",)
+        held_out = self.held_out_text or self
+        return ("bleu", "self-bleu", "nll-test") if len(held_out.test) else ("self-bleu",)
 
     def batch(self, n: int) -> Tensor:
         rows = self.train[torch.randint(len(self.train), (n,), generator=self.generator)]
@@ -342,6 +347,37 @@ class TokenSequences(DataSource):
             "tokenizer": self.tokenizer,
             "max_len": self.shape[0],
         }
+
+
+class HeldOutText(TokenSequences):
+    """A user's held-out text for bleu and nll-test: every non-empty line of the file is one
+    reference sentence (the test split; nothing to train on), read with the run's tokenizer and
+    cut to its max_len - 1 tokens + `<eos>`. Its vocabulary is its own: the metrics re-read it
+    with the run's, and count tokens the run never saw as unknown."""
+
+    def __init__(self, path: str, tokenizer: str, max_len: int, max_mb: float = 256.0):
+        file = find(path, "", "a UTF-8 text file of held-out sentences, one a line", "reference")
+        check_size(file, max_mb)
+        vocab, ids = encode_lines(file, tokenizer, max_len, "truncate")
+        DataSource.__init__(self, ReferenceConfig(name=str(file), path=str(file)), seed=0)
+        self.vocab, self.tokenizer, self.shape = vocab, tokenizer, (max_len,)
+        self.test, self.train = ids, ids[:0]
+
+
+@dataclass
+class ReferenceConfig:
+    name: str
+    path: str
+    test_fraction: float = 1.0  # all of it is held out
+
+
+def with_held_out_text(source: TokenSequences, path: str) -> TokenSequences:
+    """`source` scoring bleu and nll-test against the file `path` (when given)."""
+    if path:
+        info = source.info()
+        max_mb = getattr(source.cfg, "max_mb", 256.0)
+        source.held_out_text = HeldOutText(path, info["tokenizer"], info["max_len"], max_mb)
+    return source
 
 
 def tokenizer_option(default: str):
@@ -363,6 +399,9 @@ class TextConfig:
     test_fraction: float = option(0.1, min=0.0, below=1.0)  # held out for BLEU and nll-test
     # files over this are refused before reading: memory grows with the corpus
     max_mb: float = option(256.0, above=0.0)
+    # your own held-out file (one sentence a line) that bleu and nll-test score against instead
+    # of the test split; read with this data's tokenizer, lines cut to max_len
+    reference: str = ""
 
 
 def load_corpus(cfg: TextConfig, seed: int, file_name: str, what: str) -> TokenSequences:
@@ -372,7 +411,10 @@ def load_corpus(cfg: TextConfig, seed: int, file_name: str, what: str) -> TokenS
         vocab, ids = encode_lines(path, cfg.tokenizer, cfg.max_len, cfg.too_long)
     else:
         vocab, ids = encode_windows(path, cfg.tokenizer, cfg.max_len)
-    return TokenSequences(cfg, seed, ids, vocab, cfg.tokenizer)
+    source = TokenSequences(cfg, seed, ids, vocab, cfg.tokenizer)
+    if cfg.reference:  # written back absolute, so the run resumes from any folder
+        cfg.reference = str(Path(cfg.reference).expanduser().resolve())
+    return with_held_out_text(source, cfg.reference)
 
 
 @register_dataset("text", config=TextConfig, kind="text")

@@ -122,13 +122,20 @@ def _needs_text(data) -> None:
         )
 
 
+def _test_text(data):
+    """What bleu and nll-test score against: a user's held-out file (data.reference, `gankit
+    eval --reference`) when one is given, else the data set's own test split."""
+    return getattr(data, "held_out_text", None) or data
+
+
 def _needs_held_out_text(data) -> None:
     """bleu and nll-test read the test split: a run without one fails before training."""
     _needs_text(data)
-    if not len(data.test):
+    if not len(_test_text(data).test):
         raise MetricError(
-            "bleu and nll-test need held-out text; set data.test_fraction above 0, or score the "
-            "run with --metric self-bleu"
+            "bleu and nll-test need held-out text; set data.test_fraction above 0, give a file "
+            "of held-out lines (data.reference=PATH, or `gankit eval RUN --reference PATH`), or "
+            "score the run with --metric self-bleu"
         )
 
 
@@ -151,6 +158,7 @@ def _held_out(model, data, n: int) -> tuple[Tensor, Tensor]:
     the run could write at all (Bool [n]); other text's unknown tokens reported once."""
     from gankit.data.text import encode_for_run, same_encoding
 
+    data = _test_text(data)
     ids = data.reference(n, "test")[0]
     if same_encoding(data.info(), model.data_info):
         return ids, torch.ones(len(ids), dtype=torch.bool)
@@ -207,7 +215,8 @@ def bleu(model, data, n: int = BLEU_SAMPLES, seed: int = 0, temperature: float =
     _needs_text(data)
     n = min(n, BLEU_SAMPLES)
     _held_out(model, data, BLEU_REFERENCES)  # reports tokens the run cannot write
-    refs = _sentences(data.reference(BLEU_REFERENCES, "test")[0], data.info())
+    test = _test_text(data)
+    refs = _sentences(test.reference(BLEU_REFERENCES, "test")[0], test.info())
     hyps = _sentences(model.sample(n, seed=seed, temperature=temperature), model.data_info)
     scores = corpus_mean_bleu(hyps, refs)
     out: dict = {f"bleu{k}": v for k, v in scores.items()}

@@ -66,18 +66,35 @@ class LSTMGenerator(nn.Module):
         return torch.stack(hs), torch.stack(cs)
 
     def generate(
-        self, h: Tensor, c: Tensor, steps: int, u: Tensor | None = None, temperature: float = 1.0
+        self,
+        h: Tensor,
+        c: Tensor,
+        steps: int,
+        u: Tensor | None = None,
+        temperature: float = 1.0,
+        stop: int | None = None,
     ) -> Tensor:
         """Draws `steps` tokens [N, steps] from state h, c [N, H] (h gives the first token's
         logits). Uniforms u [N, steps] pick tokens by inverse CDF, so a fixed u gives the same
-        text from the same weights; without u they come from torch's global generator."""
+        text from the same weights; without u they come from torch's global generator.
+
+        `stop` (the `<eos>` id): once every row has drawn it, the remaining tokens are `stop`
+        without running the LSTM. What follows a row's `<eos>` becomes padding anyway, and u is
+        drawn in full up front, so the result after padding and torch's generator are the same
+        as without `stop`; text shorter than max_len is then generated in its own length."""
         if u is None:
             u = torch.rand(h.shape[0], steps, device=h.device)
         state = (h[None], c[None])
         out = []
+        done = torch.zeros(h.shape[0], dtype=torch.bool, device=h.device)
         for k in range(steps):
             token = draw(self.out(state[0][0]) / temperature, u[:, k])  # [N]
             out.append(token)
+            if stop is not None:
+                done |= token == stop
+                if bool(done.all()):
+                    out += [torch.full_like(token, stop)] * (steps - k - 1)
+                    break
             if k + 1 < steps:
                 _, state = self.lstm(self.emb(token[:, None]), state)
         return torch.stack(out, 1)
@@ -244,6 +261,16 @@ class SeqGANConfig(TextMLEConfig):
     d_pretrain_steps: int = option(200, min=0)  # each d_steps D updates on fresh negatives
     d_steps: int = option(5, min=1)  # D updates (a real batch + fresh fakes each) per step
     rollouts: int = option(16, min=1)  # Monte Carlo rollouts per token for the reward
+    # rollouts from every k-th prefix only (prefixes of k, 2k, ... tokens), each token rewarded
+    # by the next prefix rolled out: k times fewer rollouts and D calls, whose cost grows with
+    # the square of the length. 0 = auto: 1 (every prefix, the paper's) up to 32 tokens, else
+    # ceil(max_len / 16): about 16 rolled-out prefixes, so a step at 64 tokens costs about what
+    # one at 32 does, and longer lines cost in proportion to their length
+    rollout_stride: int = option(0, min=0)
+    # subtract each position's mean reward over the batch (a baseline: the same expected
+    # gradient, less variance); off in the paper and the authors' code
+    reward_baseline: bool = False
+    lr_adv: float = option(0.0, min=0.0)  # Adam lr of the policy-gradient updates; 0 = lr_g
     # rollout net <- r * rollout + (1 - r) * G after each G update
     rollout_update: float = option(0.8, min=0.0, below=1.0)
     lr_d: float = option(1e-4, above=0.0)
@@ -310,7 +337,7 @@ class SeqGAN(TextModel):
         return {
             "G": torch.optim.Adam(G.parameters(), lr=self.cfg.lr_g),
             # a fresh Adam for the policy gradient, as the authors' code keeps two
-            "G_adv": torch.optim.Adam(G.parameters(), lr=self.cfg.lr_g),
+            "G_adv": torch.optim.Adam(G.parameters(), lr=self.cfg.lr_adv or self.cfg.lr_g),
             "D": torch.optim.Adam(D.parameters(), lr=self.cfg.lr_d),
         }
 
@@ -352,25 +379,50 @@ class SeqGAN(TextModel):
         self.update("D", loss)
         return loss.detach()
 
+    @property
+    def rollout_stride(self) -> int:
+        """model.rollout_stride, with 0 (auto) resolved for this max_len."""
+        if self.cfg.rollout_stride:
+            return self.cfg.rollout_stride
+        return 1 if self.seq_len <= 32 else -(-self.seq_len // 16)
+
     @torch.no_grad()
     def rewards(self, x: Tensor) -> Tensor:
         """Q(prefix x_<=t, x_t) [N, T]: D's mean P(real) over `rollouts` completions of each
         prefix by the rollout net; the full sequence (t = T-1) is scored as it is.
 
-        All rollouts of one prefix length run as one batch of rollouts * N sequences."""
-        D, R = self.nets["D"], self.cfg.rollouts
+        All rollouts of one prefix length run as one batch of rollouts * N sequences. With a
+        rollout stride k only prefixes of k, 2k, ... tokens are rolled out, and token t gets
+        the Q of the shortest of them that holds it (the full sequence's for the last ones).
+        A prefix that already holds `<eos>` is the whole text: its Q is D's score of x, with no
+        rollouts; a prefix length where every row has ended needs no D call at all."""
+        D, G, R, k = self.nets["D"], self.nets["G_rollout"], self.cfg.rollouts, self.rollout_stride
         N, T = x.shape
         was_training = D.training
         D.eval()  # rewards without dropout noise
-        h, c = self.nets["G_rollout"].states(x)  # [T, N, H]
-        q = torch.empty(N, T, device=x.device)
-        for t in range(1, T):  # prefix x[:, :t] fixed; draw x[:, t:] R times
-            tail = self.nets["G_rollout"].generate(
-                h[t].repeat(R, 1), c[t].repeat(R, 1), T - t
-            )  # [R * N, T - t]
-            full = self.pad_after_eos(torch.cat([x[:, :t].repeat(R, 1), tail], 1))
-            q[:, t - 1] = torch.sigmoid(D(full)).view(R, N).mean(0)
-        q[:, T - 1] = torch.sigmoid(D(x))
+        h, c = G.states(x)  # [T, N, H]
+        final = torch.sigmoid(D(x))  # [N]
+        q = final[:, None].repeat(1, T)
+        writing = self.real_tokens(x)  # [N, T]: token t is text, so prefix x[:, :t] is open
+        done = 0  # tokens x[:, :done] have their reward
+        for t in range(k, T, k):  # prefix x[:, :t] fixed; draw x[:, t:] R times
+            u = torch.rand(R, N, T - t, device=x.device)  # in full: torch's stream as ever
+            rows = writing[:, t].nonzero()[:, 0]  # [n] the rows still writing
+            if not len(rows):
+                break  # every row has ended: Q is D(x) from here on
+            n = len(rows)
+            tail = G.generate(
+                h[t, rows].repeat(R, 1),
+                c[t, rows].repeat(R, 1),
+                T - t,
+                u[:, rows].reshape(R * n, T - t),
+                stop=self.eos_id,
+            )  # [R * n, T - t]; fmt: skip
+            full = self.pad_after_eos(torch.cat([x[rows, :t].repeat(R, 1), tail], 1))
+            q_t = final.clone()
+            q_t[rows] = torch.sigmoid(D(full)).view(R, n).mean(0)
+            q[:, done:t] = q_t[:, None]
+            done = t
         D.train(was_training)
         return q
 
@@ -380,9 +432,17 @@ class SeqGAN(TextModel):
         G = self.nets["G"]
         x = self.fakes(n)
         q = self.rewards(x)  # no graph through D: the reward is a number to G
+        reward = q.mean()
+        if self.cfg.reward_baseline:
+            q = q - self.position_means(q, x)
         loss = -self.token_mean(G.log_probs(x) * q, x)
         self.update("G_adv", loss, clip_norm=self.cfg.grad_clip)
-        return loss.detach(), q.mean()
+        return loss.detach(), reward
+
+    def position_means(self, q: Tensor, x: Tensor) -> Tensor:
+        """Each position's mean of q [N, T] over the rows of x [N, T] where it is text, [T]."""
+        mask = self.real_tokens(x).float()
+        return (q * mask).sum(0) / mask.sum(0).clamp(min=1)
 
     @torch.no_grad()
     def update_rollout(self) -> None:
