@@ -1,15 +1,22 @@
 """SeqGAN's synthetic-data experiment (Yu et al. 2017, Table 1): NLL_oracle after MLE
-pre-training and after adversarial training, per seed.
+pre-training and after adversarial training, per model and seed.
 
 The oracle LSTM (seqgan-oracle-params.npz) draws 10,000 training sequences of 20 tokens; NLL_oracle
-is the oracle's mean per-token NLL of 10,000 generated sequences (lower is better). Each seed
-trains the `oracle-seqgan` preset once: the `mle` row is its generator at the end of MLE
-pre-training, the `seqgan` row the same generator after the adversarial phase.
+is the oracle's mean per-token NLL of 10,000 generated sequences (lower is better).
 
-    python benchmarks/seqgan_oracle.py --seeds 3
+Models (`--models`, any of RUNNERS): `seqgan` trains the `oracle-seqgan` preset once per seed and
+gives two rows, `mle` (its generator at the end of MLE pre-training) and `seqgan` (the same
+generator after the adversarial phase); `mle` alone trains the same preset only to the end of its
+MLE phase (the same numbers, as runs are deterministic on one thread). Rows are keyed by
+(model, seed): the rows of models and seeds not run this time are kept from the existing json,
+and the markdown renders every row of the json, whatever script version wrote it.
 
-Each seed trains in its own process on one thread; seeds run in parallel (--workers), so the wall
-time of a row is that of one run on one core shared with the other runs on the machine.
+    python benchmarks/seqgan_oracle.py --models mle seqgan --seeds 0 1 2
+
+A runner is `run_MODEL(seed, args) -> {"rows": [...], "config": {...}}`; a new model slots in
+by adding one to RUNNERS (and its published numbers to PUBLISHED). Each (model, seed) trains in
+a fresh process on one thread (one at a time by default, --workers for more); a row records its
+wall time and the CPU time of its own process.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import torch
 from common import gather, mean_se, merge_rows, save, settings
 
 PRESET = "oracle-seqgan"
+MODEL_ORDER = ("mle", "seqgan", "relgan")  # table order; models not listed come after
 PUBLISHED = [  # SeqGAN paper, Table 1, and the authors' code log
     ("random generator", 10.310),
     ("MLE", 9.038),
@@ -34,27 +42,40 @@ PUBLISHED = [  # SeqGAN paper, Table 1, and the authors' code log
 ]
 
 
-def run_one(seed: int, oracle: str, adv_eval_every: int) -> dict:
+def machine() -> str:
+    import os
+    import platform
+
+    from gankit.training.hardware import cpu_name
+
+    return f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} cores"
+
+
+def prepare(preset: str, seed: int, args) -> tuple:
+    """A Trainer for `preset` at `seed` (the oracle of --oracle, the --set overrides), its run
+    folder, and the overrides given."""
     torch.set_num_threads(1)
     from gankit import api
 
     out = Path(tempfile.mkdtemp(prefix="seqgan-oracle-")) / f"s{seed}"
     sets = [
         f"train.seed={seed}",
-        f"data.path={oracle}",
         "train.progress=false",
         "train.tensorboard=false",
         "train.report=false",
+        "train.threads=1",
+        *([f"data.path={args.oracle}"] if args.oracle else []),
+        *args.set,
     ]
-    trainer = api.prepare(PRESET, overrides=sets, out=out)
-    cfg = trainer.cfg
-    total, adv_start = cfg.train.steps, cfg.model.mle_steps + cfg.model.d_pretrain_steps
-    start = time.perf_counter()
-    # train to each milestone (the end of MLE, then every adv_eval_every adversarial steps);
-    # fit() evaluates NLL_oracle on 10,000 samples when it reaches one
-    milestones = [cfg.model.mle_steps, *range(adv_start + adv_eval_every, total, adv_eval_every)]
+    return api.prepare(preset, overrides=sets, out=out), out
+
+
+def train_to(trainer, milestones: list[int], label: str) -> list[dict]:
+    """Trains to each milestone step in turn; fit() evaluates NLL_oracle (10,000 samples) when it
+    reaches one. Returns the curve: step, NLL_oracle, wall and CPU seconds since the start."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     curve = []
-    for stop in [*milestones, total]:
+    for stop in sorted(set(milestones)):
         if stop <= trainer.step:
             continue
         trainer.cfg.train.steps = stop
@@ -63,26 +84,87 @@ def run_one(seed: int, oracle: str, adv_eval_every: int) -> dict:
             {
                 "step": stop,
                 "nll_oracle": results["eval/nll_oracle"],
-                "wall_s": time.perf_counter() - start,
+                "wall_s": round(time.perf_counter() - wall0, 1),
+                "cpu_s": round(time.process_time() - cpu0, 1),
             }
         )
-        print(f"seed {seed} step {stop}: {curve[-1]}", flush=True)
-    base = {"seed": seed, "threads": 1, "run": str(out)}
-    mle = curve[0]
+        print(f"{label} step {stop}: {curve[-1]}", flush=True)
+    return curve
+
+
+def row(model: str, seed: int, curve: list[dict], out: Path, args) -> dict:
+    """A result row: the curve's last point, the whole curve, and how it was measured."""
+    last = curve[-1]
     return {
-        "rows": [
-            {"model": "mle", **base, "steps": mle["step"], "nll_oracle": mle["nll_oracle"],
-             "wall_s": round(mle["wall_s"], 1)},
-            {"model": "seqgan", **base, "steps": total, "nll_oracle": curve[-1]["nll_oracle"],
-             "wall_s": round(curve[-1]["wall_s"], 1), "cpu_s": round(time.process_time(), 1),
-             "curve": [(c["step"], round(c["nll_oracle"], 4)) for c in curve]},
-        ],
-        "curve": curve,
-        "config": cfg.to_dict(),
-    }  # fmt: skip
+        "model": model,
+        "seed": seed,
+        "steps": last["step"],
+        "nll_oracle": last["nll_oracle"],
+        "wall_s": last["wall_s"],
+        "cpu_s": last["cpu_s"],
+        "threads": 1,
+        "machine": machine(),
+        "overrides": list(args.set),
+        "curve": [(c["step"], round(c["nll_oracle"], 4)) for c in curve],
+        "run": str(out),
+    }
+
+
+def mle_milestones(mle_steps: int, every: int) -> list[int]:
+    return [*range(every, mle_steps, every), mle_steps] if every else [mle_steps]
+
+
+def run_mle(seed: int, args) -> dict:
+    """The `mle` row alone: oracle-seqgan trained to the end of its MLE phase."""
+    trainer, out = prepare(PRESET, seed, args)
+    cfg = trainer.cfg
+    curve = train_to(trainer, mle_milestones(cfg.model.mle_steps, args.mle_eval_every), "mle")
+    return {"rows": [row("mle", seed, curve, out, args)], "config": cfg.to_dict()}
+
+
+def run_seqgan(seed: int, args) -> dict:
+    """The `mle` and `seqgan` rows of one oracle-seqgan run: its generator at the end of MLE and
+    at the end of the adversarial phase (evaluated every --adv-eval-every steps on the way)."""
+    trainer, out = prepare(PRESET, seed, args)
+    cfg = trainer.cfg
+    mle_steps, total = cfg.model.mle_steps, cfg.train.steps
+    adv_start = mle_steps + cfg.model.d_pretrain_steps
+    every = args.adv_eval_every
+    milestones = [
+        *mle_milestones(mle_steps, args.mle_eval_every),
+        *range(adv_start + every, total, every),
+        total,
+    ]
+    curve = train_to(trainer, milestones, f"seqgan seed {seed}")
+    mle = [c for c in curve if c["step"] <= mle_steps]
+    rows = [row("mle", seed, mle, out, args), row("seqgan", seed, curve, out, args)]
+    return {"rows": rows, "config": cfg.to_dict()}
+
+
+RUNNERS = {"mle": run_mle, "seqgan": run_seqgan}
+# a runner that also gives another model's row: running both would measure that row twice
+COVERS = {"seqgan": {"mle"}}
+
+
+def jobs(models: list[str], seeds: list[int]) -> list[tuple[str, int]]:
+    covered = set().union(*(COVERS.get(m, set()) for m in models))
+    return [(m, s) for m in models if m not in covered for s in seeds]
+
+
+def run_job(model: str, seed: int, args) -> dict:
+    return RUNNERS[model](seed, args)
+
+
+def model_rank(model: str) -> tuple:
+    return (MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model)
+
+
+def fmt(value, spec: str) -> str:
+    return "" if value is None else format(value, spec)
 
 
 def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
+    rows = sorted(rows, key=lambda r: (model_rank(r["model"]), r["seed"]))
     lines = [
         "# SeqGAN oracle experiment: NLL_oracle (lower is better)",
         "",
@@ -91,55 +173,64 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "`mle` = the generator at the end of MLE pre-training; `seqgan` = the same generator after",
         "the adversarial phase (one run per seed gives both rows). Script: "
         "`benchmarks/seqgan_oracle.py`.",
+        "CPU (s): the CPU time of the row's own process (one thread) from the start of its",
+        "training to the row's step, evaluations included.",
         "",
-        "| model | seed | steps | NLL_oracle | wall (s) |",
-        "| --- | --- | --- | --- | --- |",
+        "| model | seed | steps | NLL_oracle | wall (s) | CPU (s) | overrides |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in sorted(rows, key=lambda r: (r["model"] != "mle", r["seed"])):
-        cells = [r["model"], r["seed"], r["steps"], f"{r['nll_oracle']:.3f}", f"{r['wall_s']:.0f}"]
+    for r in rows:
+        cells = [r["model"], r["seed"], r["steps"], f"{r['nll_oracle']:.3f}",
+                 fmt(r.get("wall_s"), ".0f"), fmt(r.get("cpu_s"), ".0f"),
+                 " ".join(r.get("overrides", []))]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "| model | NLL_oracle, mean ± s.e. over seeds |", "| --- | --- |"]
-    for model in ("mle", "seqgan"):
+    for model in sorted({r["model"] for r in rows}, key=model_rank):
         vals = [r["nll_oracle"] for r in rows if r["model"] == model]
-        if vals:
-            m, se = mean_se(vals)
-            lines.append(f"| {model} ({len(vals)} seeds) | {m:.3f} ± {se:.3f} |")
+        m, se = mean_se(vals)
+        lines.append(f"| {model} ({len(vals)} seeds) | {m:.3f} ± {se:.3f} |")
     lines += ["", "Published (NLL_oracle):", ""]
     lines += [f"- {name}: {v}" for name, v in PUBLISHED]
     lines += ["", "## Curves (NLL_oracle at each evaluation, 10,000 samples)", ""]
-    for r in sorted(rows, key=lambda r: r["seed"]):
-        if "curve" in r:
+    for r in rows:
+        if r.get("curve"):
             pts = ", ".join(f"step {step}: {v:.3f}" for step, v in r["curve"])
-            lines.append(f"- seed {r['seed']}: {pts} (CPU time of the run: {r['cpu_s']:.0f} s)")
-    lines += ["", "## Settings", ""]
+            cpu = f" (CPU {r['cpu_s']:.0f} s)" if r.get("cpu_s") is not None else ""
+            lines.append(f"- {r['model']}, seed {r['seed']}: {pts}{cpu}")
+    lines += ["", "## Settings (of the latest invocation)", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
+    notes = path.with_name(path.stem + "_notes.md")
+    if notes.exists():  # findings written by hand, kept across re-runs
+        lines += ["", notes.read_text().rstrip()]
     path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["seqgan"], choices=list(RUNNERS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--oracle", default="", help="seqgan-oracle-params.npz (default: gankit's)")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1, help="runs at once (one thread each)")
+    ap.add_argument("--mle-eval-every", type=int, default=2000, help="MLE steps per eval")
     ap.add_argument("--adv-eval-every", type=int, default=25, help="adversarial steps per eval")
+    ap.add_argument("--set", action="append", default=[], help="a config override for every run")
     args = ap.parse_args()
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    todo = jobs(args.models, args.seeds)
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_one, s, args.oracle, args.adv_eval_every) for s in seeds]
-        runs = gather(futures)
+    # a fresh process per run: its CPU time and memory are its own
+    with ProcessPoolExecutor(args.workers, max_tasks_per_child=1) as pool:
+        runs = gather([pool.submit(run_job, m, s, args) for m, s in todo])
     stem = Path(__file__).parent / "results" / "seqgan_oracle"
     rows = [r for run in runs for r in run["rows"]]
-    for r in rows:
-        r["key"] = f"{r['model']}-s{r['seed']}"
-    rows = merge_rows(stem.with_suffix(".json"), rows, key="key")
+    rows = merge_rows(stem.with_suffix(".json"), rows, key=("model", "seed"))
     info = settings(
         preset=PRESET,
+        models=args.models,
+        seeds=args.seeds,
+        overrides=args.set,
         config=runs[0]["config"],
-        seeds=list(seeds),
         workers=args.workers,
-        threads_per_run="1 (torch.set_num_threads(1)), runs at nice 5 beside other jobs",
+        threads_per_run="1 (torch.set_num_threads(1), train.threads=1)",
         total_wall_s=round(time.perf_counter() - start, 1),
     )
     save(stem, rows, info, write_markdown)
