@@ -39,6 +39,7 @@ PUBLISHED = [  # SeqGAN paper, Table 1, and the authors' code log
     ("PG-BLEU", 8.946),
     ("SeqGAN (paper)", 8.736),
     ("SeqGAN (authors' code log)", 8.68),
+    ("RelGAN (Nie et al. 2019), length 20", 6.680),
 ]
 
 
@@ -141,7 +142,22 @@ def run_seqgan(seed: int, args) -> dict:
     return {"rows": rows, "config": cfg.to_dict()}
 
 
-RUNNERS = {"mle": run_mle, "seqgan": run_seqgan}
+def run_relgan(seed: int, args) -> dict:
+    """The `relgan` row: the oracle-relgan preset (MLE, then Gumbel-softmax adversarial
+    training), evaluated at the end of MLE and every --adv-eval-every adversarial steps."""
+    trainer, out = prepare("oracle-relgan", seed, args)
+    cfg = trainer.cfg
+    mle_steps, total, every = cfg.model.mle_steps, cfg.train.steps, args.adv_eval_every
+    milestones = [
+        *mle_milestones(mle_steps, args.mle_eval_every),
+        *range(mle_steps + every, total, every),
+        total,
+    ]
+    curve = train_to(trainer, milestones, f"relgan seed {seed}")
+    return {"rows": [row("relgan", seed, curve, out, args)], "config": cfg.to_dict()}
+
+
+RUNNERS = {"mle": run_mle, "seqgan": run_seqgan, "relgan": run_relgan}
 # a runner that also gives another model's row: running both would measure that row twice
 COVERS = {"seqgan": {"mle"}}
 
@@ -171,7 +187,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "Yu et al. 2017, Table 1 setting: oracle LSTM (vocabulary 5,000, embedding 32, hidden 32),",
         "10,000 training sequences of 20 tokens, NLL_oracle on 10,000 generated sequences.",
         "`mle` = the generator at the end of MLE pre-training; `seqgan` = the same generator after",
-        "the adversarial phase (one run per seed gives both rows). Script: "
+        "the adversarial phase (one run per seed gives both rows); `relgan` = RelGAN's own run",
+        "(`oracle-relgan`: MLE, then Gumbel-softmax adversarial training). Script: "
         "`benchmarks/seqgan_oracle.py`.",
         "CPU (s): the CPU time of the row's own process (one thread) from the start of its",
         "training to the row's step, evaluations included.",
