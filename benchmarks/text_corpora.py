@@ -90,7 +90,8 @@ def run_relgan(corpus: str, path: str, seed: int) -> dict:
 
     out = Path(tempfile.mkdtemp(prefix="text-corpora-")) / f"{corpus}-relgan"
     sets = [f"train.seed={seed}", f"data.path={path}", "train.progress=false",
-            "train.tensorboard=false", "train.report=false", "train.metrics=[nll-test]"]  # fmt: skip
+            "train.tensorboard=false", "train.report=false",
+            "train.metrics=[nll-test]"]  # fmt: skip
     trainer = api.prepare(f"{corpus}-relgan", overrides=sets, out=out)
     start, cpu0 = time.perf_counter(), time.process_time()
     nll = trainer.fit()["eval/nll_test"]
@@ -107,7 +108,7 @@ def mle_bleu2_at(rows: list[dict], self_bleu2: float) -> float | None:
     """MLE's BLEU-2 at this self-BLEU-2, linear between its temperatures' points (None outside
     them): the curve a GAN's point must lie above."""
     pts = sorted((r["self_bleu2"], r["bleu2"]) for r in rows if r["model"] == "mle")
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
         if x0 <= self_bleu2 <= x1:
             return y0 + (y1 - y0) * (self_bleu2 - x0) / (x1 - x0) if x1 > x0 else max(y0, y1)
     return None

@@ -11,7 +11,6 @@ from gankit import api
 from gankit.data.text import load_oracle
 from gankit.errors import ConfigError
 from gankit.models.relgan import RelationalMemory, rsgan_losses
-
 from gankit.registry import MODELS
 
 from .conftest import TRAIN_TINY, model_case
