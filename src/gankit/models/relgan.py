@@ -294,8 +294,9 @@ class RelGAN(TextModel):
         """One update of G (the adversarial Adam) on the RSGAN loss of n fresh fakes against
         the real batch x_real [n, T]; D's weights get no gradient."""
         D = self.nets["D"]
-        fake = D(self.fakes(x_real.shape[0], beta))
-        _, loss = rsgan_losses(D(x_real), fake)
+        with torch.no_grad():  # a constant to G
+            real = D(x_real)
+        _, loss = rsgan_losses(real, D(self.fakes(x_real.shape[0], beta)))
         self.update(
             "G_adv", loss, inputs=list(self.nets["G"].parameters()), clip_norm=self.cfg.grad_clip
         )
