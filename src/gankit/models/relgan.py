@@ -15,10 +15,12 @@ each gives its own logit. The loss is the relativistic standard GAN's (RSGAN, Jo
 2019), -log sigmoid(D(real) - D(fake)) for D and the mirror image for G, as in the paper.
 
 Sizes. The paper's oracle generator has 1 memory slot, 2 heads of 256 (memory 512) and its D 64
-representations of 64 dimensions read by 4 x 300 filters. On one CPU thread here (measured, see
-benchmarks/results/seqgan_oracle.md) that D alone costs about a second per update, and the
-memory 512 core a third of a second per MLE step, so the defaults are smaller: heads of 64
-(memory 128), D 16 representations of 16 dimensions read by 4 x 64 filters. All are options.
+representations of 64 dimensions read by 4 x 300 filters. Measured on one CPU thread here
+(batch 64, oracle: vocabulary 5,000, 20 tokens): an MLE step of G costs 0.68 s at head size 256
+against 0.17 s at 64; the paper's D costs 8.4 s per D update and 5.4 s per G update, against
+0.29 s and 0.33 s for 16 representations of 16 dimensions read by 4 x 64 filters. With the
+paper's sizes one adversarial step (5 D updates) would take 47 s, so the defaults are the
+smaller ones: heads of 64, D 16 x 16 with 64 filters per width. All are options.
 """
 
 from __future__ import annotations
