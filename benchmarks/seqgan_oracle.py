@@ -41,6 +41,7 @@ PUBLISHED = [  # SeqGAN paper, Table 1, and the authors' code log
     ("PG-BLEU", 8.946),
     ("SeqGAN (paper)", 8.736),
     ("SeqGAN (authors' code log)", 8.68),
+    ("RelGAN (Nie et al. 2019), length 20", 6.680),
 ]
 
 
@@ -97,6 +98,9 @@ def train_to(trainer, milestones: list[int], label: str) -> list[dict]:
 def schedule(cfg) -> str:
     """The training schedule of a run's config in a few words, for the table."""
     m = cfg.model
+    if m.name == "relgan":
+        adv = cfg.train.steps - m.mle_steps
+        return f"MLE {m.mle_steps}, adversarial {adv} (beta_max {m.beta_max:g})"
     if m.name != "seqgan":
         return f"{m.name}, {cfg.train.steps} steps"
     adv = cfg.train.steps - m.mle_steps - m.d_pretrain_steps
@@ -154,7 +158,22 @@ def run_seqgan(seed: int, args) -> dict:
     return {"rows": rows, "config": cfg.to_dict()}
 
 
-RUNNERS = {"mle": run_mle, "seqgan": run_seqgan}
+def run_relgan(seed: int, args) -> dict:
+    """The `relgan` row: the oracle-relgan preset (MLE, then Gumbel-softmax adversarial
+    training), evaluated at the end of MLE and every --adv-eval-every adversarial steps."""
+    trainer, out = prepare("oracle-relgan", seed, args)
+    cfg = trainer.cfg
+    mle_steps, total, every = cfg.model.mle_steps, cfg.train.steps, args.adv_eval_every
+    milestones = [
+        *mle_milestones(mle_steps, args.mle_eval_every),
+        *range(mle_steps + every, total, every),
+        total,
+    ]
+    curve = train_to(trainer, milestones, f"relgan seed {seed}")
+    return {"rows": [row("relgan", seed, curve, out, args, cfg)], "config": cfg.to_dict()}
+
+
+RUNNERS = {"mle": run_mle, "seqgan": run_seqgan, "relgan": run_relgan}
 # a runner that also gives another model's row: running both would measure that row twice
 COVERS = {"seqgan": {"mle"}}
 
@@ -185,7 +204,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "Yu et al. 2017, Table 1 setting: oracle LSTM (vocabulary 5,000, embedding 32, hidden 32),",
         "10,000 training sequences of 20 tokens, NLL_oracle on 10,000 generated sequences.",
         "`mle` = the generator at the end of MLE pre-training; `seqgan` = the same generator after",
-        "the adversarial phase (one run per seed gives both rows). Script: "
+        "the adversarial phase (one run per seed gives both rows); `relgan` = RelGAN's own run",
+        "(`oracle-relgan`: MLE, then Gumbel-softmax adversarial training). Script: "
         "`benchmarks/seqgan_oracle.py`.",
         "CPU (s): the CPU time of the row's own process (one thread) from the start of its",
         "training to the row's step, evaluations included.",
