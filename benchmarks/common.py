@@ -118,3 +118,24 @@ def peak_memory_mb(proc: subprocess.Popen, every: float = 0.1) -> dict[str, floa
             peak[k] = max(peak[k], v)
         time.sleep(every)
     return peak
+
+
+def settings_section(info: dict, md: Path) -> list[str]:
+    """The md's closing lines: the invocation's settings, then the hand-written findings of
+    STEM_notes.md beside it, if any (kept across re-runs)."""
+    lines = ["", "## Settings (of the latest invocation)", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    notes = md.with_name(md.stem + "_notes.md")
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
+    return lines
+
+
+def previous_settings(md: Path) -> dict:
+    """The settings list of an existing md written with `settings_section` (to write the md
+    again from its json with the settings of the run that made them)."""
+    if not md.exists():
+        return {}
+    text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
+    pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
+    return {k: v for k, v in pairs}

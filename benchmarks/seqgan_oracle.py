@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-from common import gather, mean_se, merge_rows, save, settings
+from common import gather, mean_se, merge_rows, previous_settings, save, settings, settings_section
 
 STEM = "seqgan_oracle"  # results/STEM.md and .json
 PRESET = "oracle-seqgan"
@@ -233,22 +233,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             pts = ", ".join(f"step {step}: {v:.3f}" for step, v in r["curve"])
             cpu = f" (CPU {r['cpu_s']:.0f} s)" if r.get("cpu_s") is not None else ""
             lines.append(f"- {r['model']}, seed {r['seed']}: {pts}{cpu}")
-    lines += ["", "## Settings (of the latest invocation)", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
-    notes = path.with_name(path.stem + "_notes.md")
-    if notes.exists():  # findings written by hand, kept across re-runs
-        lines += ["", notes.read_text().rstrip()]
+    lines += settings_section(info, path)
     path.write_text("\n".join(lines) + "\n")
-
-
-def previous_settings(md: Path) -> dict:
-    """The settings list of an existing STEM.md (for --render-only: the md again from the json,
-    with the settings of the run that wrote them)."""
-    if not md.exists():
-        return {}
-    text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
-    pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
-    return {k: v for k, v in pairs}
 
 
 def main() -> None:

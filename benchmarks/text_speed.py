@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import merge_rows, save, settings
+from common import merge_rows, previous_settings, save, settings, settings_section
 
 STEM = "text_speed"  # results/STEM.md and .json
 LENGTHS = (20, 32, 64, 128)  # 20: the shortest the default D widths (up to 20) fit
@@ -115,22 +115,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         cells = [r["label"], r["max_len"], r["rollout_stride"], f"{r['cpu_s_per_step']:.2f}",
                  f"{r['wall_s_per_step']:.2f}", r["steps_timed"]]  # fmt: skip
         lines.append("| " + " | ".join(map(str, cells)) + " |")
-    lines += ["", "## Settings (of the latest invocation)", ""]
-    lines += [f"- {k}: {v}" for k, v in info.items()]
-    notes = path.with_name(path.stem + "_notes.md")
-    if notes.exists():  # findings written by hand, kept across re-runs
-        lines += ["", notes.read_text().rstrip()]
+    lines += settings_section(info, path)
     path.write_text("\n".join(lines) + "\n")
-
-
-def previous_settings(md: Path) -> dict:
-    """The settings list of an existing STEM.md (for --render-only: the md again from the json,
-    with the settings of the run that wrote them)."""
-    if not md.exists():
-        return {}
-    text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
-    pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
-    return {k: v for k, v in pairs}
 
 
 def main() -> None:

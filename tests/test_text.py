@@ -339,7 +339,7 @@ def test_cli_temperature_for_an_image_model_is_a_clear_error(tmp_path, capsys):
     assert run_cli(capsys, "train", "--model", "gan", "--steps", "2", "--out", out, *sets)[0] == 0
     code, _, err = run_cli(capsys, "sample", out, "--n", "4", "--temperature", "0.7")
     assert code == 2 and len(err.splitlines()) == 1
-    assert "--temperature needs a model that samples with a temperature (seqgan, text-mle)" in err
+    assert "--temperature needs a model that samples with a temperature (relgan, seqgan, text-mle)" in err
 
 
 def test_text_metrics_through_evaluate_carry_their_protocols():

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from gankit.errors import ConfigError
 from gankit.models.base import ModelSpec
-from gankit.models.seqgan import TEXT, TINY, Highway, TextMLEConfig, TextModel
+from gankit.models.seqgan import TEXT, TINY, Highway, TextMLEConfig, TextModel, check_filters
 from gankit.nn.sampling import draw
 from gankit.options import option
 from gankit.registry import register_model
@@ -200,11 +200,7 @@ class RelGANConfig(TextMLEConfig):
     d_dropout: float = option(0.25, min=0.0, below=1.0)
 
     def validate(self) -> None:
-        if len(self.d_widths) != len(self.d_filters) or not self.d_widths:
-            raise ConfigError(
-                f"model.d_widths ({len(self.d_widths)}) and model.d_filters "
-                f"({len(self.d_filters)}) must be non-empty lists of the same length"
-            )
+        check_filters(self.d_widths, self.d_filters)
 
 
 @register_model(

@@ -253,6 +253,15 @@ class TextMLE(TextModel):
         return {"loss/G": self.mle_step(batch)}
 
 
+def check_filters(widths: list[int], filters: list[int]) -> None:
+    """A text CNN D's filter widths and counts: non-empty lists of the same length."""
+    if len(widths) != len(filters) or not widths:
+        raise ConfigError(
+            f"model.d_widths ({len(widths)}) and model.d_filters ({len(filters)}) must be "
+            "non-empty lists of the same length"
+        )
+
+
 @dataclass
 class SeqGANConfig(TextMLEConfig):
     # the phase schedule, in train steps: MLE updates of G, then D updates, then adversarial
@@ -280,11 +289,7 @@ class SeqGANConfig(TextMLEConfig):
     d_dropout: float = option(0.25, min=0.0, below=1.0)
 
     def validate(self) -> None:
-        if len(self.d_widths) != len(self.d_filters) or not self.d_widths:
-            raise ConfigError(
-                f"model.d_widths ({len(self.d_widths)}) and model.d_filters "
-                f"({len(self.d_filters)}) must be non-empty lists of the same length"
-            )
+        check_filters(self.d_widths, self.d_filters)
 
 
 @register_model(
