@@ -95,7 +95,7 @@ def source_commit() -> str:
                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         rev = "?"
-    return f"{src} at {rev}"
+    return f"gankit at commit {rev}"  # the commit, not the folder: it names this machine
 
 
 def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
