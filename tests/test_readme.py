@@ -74,6 +74,7 @@ EXTRA = {  # a `gankit train` with this word in its command line also gets these
     "paired-folder": ["train.batch_size=2"],  # pix2pix at 256x256: batch 256 takes minutes
     "unpaired-folder": ["train.batch_size=2"],  # CycleGAN at 128x128, the same
     "bach-music21": ["data.max_chorales=2"],  # parsing all 371 chorales takes minutes
+    "mnist-usps-cycada": ["model.semantic_steps=2"],  # its classifiers: 1,000 batches first
 }
 RUN_PLACEHOLDER = re.compile(r"RUN_DIR|runs/[\w.-]+-\d{8}-\d{6}")
 OPTIONAL = re.compile(r"\s*\[(--[^\]]+)\]")  # `[--direction BtoA]`
