@@ -10,6 +10,11 @@ split against the test split, same protocol.
     python benchmarks/fashion_fid.py                      # train, then score (n = 10,000)
     python benchmarks/fashion_fid.py --n 5000 --budget 600
     python benchmarks/fashion_fid.py --skip-train         # score the runs of a previous call
+    python benchmarks/fashion_fid.py --precisions-at 2000 --n 5000   # fp32 vs bf16, equal steps
+
+`--precisions-at STEPS` trains the first preset for STEPS steps (no time limit, seed 0) in fp32
+and in bf16 autocast, one after the other, and scores both: bf16 is the default on a CPU that
+runs it natively, and must not cost quality.
 """
 
 from __future__ import annotations
@@ -45,6 +50,16 @@ def train_one(
     return name
 
 
+def train_precisions(preset: str, steps: int, runs: Path) -> list[str]:
+    """`preset` trained for `steps` steps in fp32 and in bf16 autocast (same seed, one thread,
+    no time limit); the runs' names."""
+    sets = (f"train.steps={steps}", "train.time_limit=0", "train.seed=0")
+    return [
+        train_one(preset, 0, runs, (*sets, f"train.precision={p}"), f"{preset}-{p}-{steps}")
+        for p in ("fp32", "bf16")
+    ]
+
+
 def score(run: Path, n: int) -> dict:
     from gankit import api
     from gankit.metrics import evaluate
@@ -69,7 +84,10 @@ def score(run: Path, n: int) -> dict:
         "kid_classifier": r["eval/kid_classifier"],
         "protocol": r["eval/fid_protocol"],
         "score_s": time.perf_counter() - start,
+        "precision": cfg.train.precision,
     }
+    if not cfg.train.time_limit:  # trained to a step count: the precision comparison
+        row["equal_steps"] = step
     if model.num_classes:
         row["class_acc"] = r["eval/class_acc"]
         row["classifier_acc"] = r["eval/classifier_acc"]
@@ -122,7 +140,8 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
         "| FID (classifier) | KID (classifier) | class acc / classifier acc |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    equal = [r for r in rows if "equal_steps" in r]
+    for r in (r for r in rows if "equal_steps" not in r):
         acc = ""
         if "class_acc" in r:
             acc = f"{r['class_acc']:.3f} / {r['classifier_acc']:.3f}"
@@ -131,6 +150,22 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
             f"| {r['fid_inception']:.2f} | {r['kid_inception']:.4f} | {r['fid_classifier']:.2f} "
             f"| {r['kid_classifier']:.5f} | {acc} |"
         )
+    if equal:
+        lines += [
+            "",
+            "Quality at equal steps, fp32 against bf16 autocast (`--precisions-at`; seed 0, "
+            "one thread, no time limit; train s is the run's own training clock):",
+            "",
+            "| preset | precision | steps | train s | FID (Inception) | KID (Inception) "
+            "| FID (classifier) | n |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{r['preset']}` | {r['precision']} | {r['steps']} | {r['trained_s']:.0f} "
+            f"| {r['fid_inception']:.2f} | {r['kid_inception']:.4f} "
+            f"| {r['fid_classifier']:.2f} | {r['n_samples']} |"
+            for r in equal
+        ]
     lines += ["", "Published (Lucic et al. 2018, Fashion-MNIST, best FID of 100 settings):", ""]
     lines += ["| method | FID |", "|---|---|"] + [f"| {m} | {f} |" for m, f in PUBLISHED]
     lines += ["", "Protocols as recorded:", ""]
@@ -139,7 +174,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     lines += [
         f"- `{r['preset']}`: [samples](fashion_fid_{r['preset']}.png)"
         for r in rows
-        if r["model"] != "real"
+        if r["model"] != "real" and "equal_steps" not in r
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -152,10 +187,17 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("/tmp/gankit-fashion-runs"))
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument(
+        "--precisions-at", type=int, metavar="STEPS", help="fp32 vs bf16 at STEPS steps"
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    if args.precisions_at:
+        args.runs.mkdir(parents=True, exist_ok=True)
+        args.presets = train_precisions(args.presets[0], args.precisions_at, args.runs)
+        args.skip_train, args.no_floor = True, True
     if not args.skip_train:
         args.runs.mkdir(parents=True, exist_ok=True)
         with ProcessPoolExecutor(2) as pool:
