@@ -174,7 +174,7 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
     lines += [
         f"- `{r['preset']}`: [samples](fashion_fid_{r['preset']}.png)"
         for r in rows
-        if r["model"] != "real" and "equal_steps" not in r
+        if r["model"] != "real"
     ]
     path.write_text("\n".join(lines) + "\n")
 
