@@ -139,3 +139,10 @@ def previous_settings(md: Path) -> dict:
     text = md.read_text().split("## Settings", 1)[-1].split("\n## ", 1)[0]
     pairs = (line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("- "))
     return {k: v for k, v in pairs}
+
+
+def render_again(stem: Path, write_markdown) -> None:
+    """STEM.md written again from STEM.json, with the settings of the run that made the rows
+    (for a script's --render-only, after its notes or its table changed)."""
+    rows = json.loads(stem.with_suffix(".json").read_text())
+    write_markdown(rows, stem.with_suffix(".md"), previous_settings(stem.with_suffix(".md")))

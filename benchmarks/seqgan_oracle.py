@@ -22,14 +22,13 @@ wall time and the CPU time of its own process.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-from common import gather, mean_se, merge_rows, previous_settings, save, settings, settings_section
+from common import gather, mean_se, merge_rows, render_again, save, settings, settings_section
 
 STEM = "seqgan_oracle"  # results/STEM.md and .json
 PRESET = "oracle-seqgan"
@@ -251,8 +250,7 @@ def main() -> None:
     args = ap.parse_args()
     stem = Path(__file__).parent / "results" / STEM
     if args.render_only:
-        rows = json.loads(stem.with_suffix(".json").read_text())
-        write_markdown(rows, stem.with_suffix(".md"), previous_settings(stem.with_suffix(".md")))
+        render_again(stem, write_markdown)
         return
     todo = jobs(args.models, args.seeds)
     start = time.perf_counter()

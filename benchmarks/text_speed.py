@@ -22,14 +22,13 @@ Rows are keyed by (label, max_len): labels not run this time are kept.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-from common import merge_rows, previous_settings, save, settings, settings_section
+from common import merge_rows, render_again, save, settings, settings_section
 
 STEM = "text_speed"  # results/STEM.md and .json
 LENGTHS = (20, 32, 64, 128)  # 20: the shortest the default D widths (up to 20) fit
@@ -129,8 +128,7 @@ def main() -> None:
     args = ap.parse_args()
     stem = Path(__file__).parent / "results" / STEM
     if args.render_only:
-        rows = json.loads(stem.with_suffix(".json").read_text())
-        write_markdown(rows, stem.with_suffix(".md"), previous_settings(stem.with_suffix(".md")))
+        render_again(stem, write_markdown)
         return
     torch.set_num_threads(1)
     from gankit.models.seqgan import SeqGANConfig
