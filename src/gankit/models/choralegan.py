@@ -42,7 +42,7 @@ from gankit.losses import Objective
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import ModelSpec, Optim, eval_mode
 from gankit.models.musegan import TIME_BLOCK, roll_layout
-from gankit.nn.conv import _norm
+from gankit.nn.conv import norm_layer
 from gankit.nn.progressive import MinibatchStd
 from gankit.options import Named, option
 from gankit.registry import register_model
@@ -184,7 +184,7 @@ class ChoraleDiscriminator(nn.Module):
         def block(c_in, c_out, kernel, stride=None, padding=(0, 0)) -> list[nn.Module]:
             return [
                 nn.Conv2d(c_in, c_out, kernel, stride or kernel, padding),
-                _norm(norm, c_out),
+                norm_layer(norm, c_out),
                 nn.LeakyReLU(0.2),
             ]
 

@@ -32,7 +32,7 @@ from gankit.errors import ConfigError
 from gankit.models.adversarial import AdversarialGAN
 from gankit.models.base import GANModel, ModelSpec
 from gankit.models.dcgan import ConvGameConfig
-from gankit.nn.conv import _norm, dcgan_init
+from gankit.nn.conv import dcgan_init, norm_layer
 from gankit.nn.progressive import MinibatchStd
 from gankit.options import Named, option
 from gankit.registry import register_model
@@ -117,7 +117,7 @@ class RollDiscriminator(nn.Module):
         def down(c_in: int, c_out: int, kernel, stride=None, padding=(0, 0)) -> list[nn.Module]:
             return [
                 nn.Conv2d(c_in, c_out, kernel, stride or kernel, padding),
-                _norm(norm, c_out),
+                norm_layer(norm, c_out),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
 

@@ -31,7 +31,7 @@ def dcgan_layout(img_size: int) -> tuple[int, int]:
     return base, k
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
+def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "instance":
@@ -123,7 +123,7 @@ class DCGANDiscriminator(nn.Module):
         for _ in range(k - 1):
             mods += [
                 sn(nn.Conv2d(width, width * 2, 4, 2, 1, bias=norm == "none")),
-                _norm(norm, width * 2),
+                norm_layer(norm, width * 2),
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
