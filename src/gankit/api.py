@@ -210,15 +210,23 @@ def sample(
     model = load(run_dir, device)
     if prime is None:
         return model.sample(n, seed=seed).cpu()
-    if "prime" not in model.spec.sample_options:
-        raise ConfigError(
-            f"prime needs a model that continues a first bar; {run_dir} was trained with "
-            f"{model.cfg.name!r}"
-        )
-    from gankit.data.music import prime_bar
+    bar = prime_bar_for(model, prime, RunDir.open(run_dir).read_data_info(), run_dir)
+    return model.sample(n, seed=seed, prime=bar).cpu()
 
-    bar = prime_bar(prime, RunDir.open(run_dir).read_data_info())
-    return model.sample(n, seed=seed, prime=torch.from_numpy(bar)).cpu()
+
+def prime_bar_for(model: GANModel, prime: str | Path, info: dict, run_dir) -> torch.Tensor:
+    """The first bar of MIDI file `prime` on the grid of a run's data (`info`), for a model that
+    continues a first bar; a ConfigError for any other model."""
+    from gankit.data.music import prime_bar
+    from gankit.registry import MODELS
+
+    if "prime" not in model.spec.sample_options:
+        able = ", ".join(e.name for e in MODELS.entries() if "prime" in e.spec.sample_options)
+        raise ConfigError(
+            f"--prime needs a model that continues a first bar ({able}); {run_dir} was trained "
+            f"with {model.cfg.name!r}"
+        )
+    return torch.from_numpy(prime_bar(prime, info))
 
 
 def report(run_dir: str | Path) -> Path:

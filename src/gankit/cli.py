@@ -254,14 +254,7 @@ def sample(
             )
         extra["temperature"] = temperature
     if prime is not None:
-        if "prime" not in model.spec.sample_options:
-            raise GankitError(
-                f"--prime needs a model that continues a first bar ({_models_that('prime')}); "
-                f"{run_dir} was trained with {cfg.model.name!r}"
-            )
-        from gankit.data.music import prime_bar
-
-        extra["prime"] = torch.from_numpy(prime_bar(prime, info))
+        extra["prime"] = api.prime_bar_for(model, prime, info, run_dir)
     x = model.sample(n, seed=seed, labels=labels, **extra).cpu().numpy()
     write_samples(x, info, out, f"{n} samples, step {step}", nrow=nrow)
     if out.suffix.lower() == ".txt":
