@@ -34,7 +34,7 @@ from torch import Tensor, nn
 
 from gankit.errors import ConfigError
 from gankit.models.base import ModelSpec
-from gankit.models.seqgan import TEXT, TINY, Highway, TextMLEConfig, TextModel, check_filters
+from gankit.models.seqgan import TEXT, TINY, Highway, TextDConfig, TextModel
 from gankit.nn.sampling import draw
 from gankit.options import option
 from gankit.registry import register_model
@@ -180,7 +180,7 @@ def rsgan_losses(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
 
 
 @dataclass
-class RelGANConfig(TextMLEConfig):
+class RelGANConfig(TextDConfig):
     # lr_g (0.01) is the MLE phase's Adam; the adversarial phase has its own lrs (the paper's)
     mem_slots: int = option(1, min=1)
     heads: int = option(2, min=1)
@@ -192,15 +192,10 @@ class RelGANConfig(TextMLEConfig):
     beta_max: float = option(100.0, min=1.0)  # the paper tries 1, 10, 100 and 1000
     d_steps: int = option(5, min=1)
     lr_adv_g: float = option(1e-4, above=0.0)
-    lr_d: float = option(1e-4, above=0.0)
     d_emb_dim: int = option(16, min=1)  # the paper's 64
     d_reps: int = option(16, min=1)  # the paper's S = 64
     d_widths: list[int] = option([2, 3, 4, 5], min=1)
     d_filters: list[int] = option([64, 64, 64, 64], min=1)  # the paper's 300 each
-    d_dropout: float = option(0.25, min=0.0, below=1.0)
-
-    def validate(self) -> None:
-        check_filters(self.d_widths, self.d_filters)
 
 
 @register_model(

@@ -253,17 +253,27 @@ class TextMLE(TextModel):
         return {"loss/G": self.mle_step(batch)}
 
 
-def check_filters(widths: list[int], filters: list[int]) -> None:
-    """A text CNN D's filter widths and counts: non-empty lists of the same length."""
-    if len(widths) != len(filters) or not widths:
-        raise ConfigError(
-            f"model.d_widths ({len(widths)}) and model.d_filters ({len(filters)}) must be "
-            "non-empty lists of the same length"
-        )
+@dataclass
+class TextDConfig(TextMLEConfig):
+    """A text GAN's options for its CNN D over token embeddings (SeqGAN's sizes; RelGAN sets
+    its own)."""
+
+    lr_d: float = option(1e-4, above=0.0)
+    d_emb_dim: int = option(64, min=1)
+    d_widths: list[int] = option([2, 3, 4, 5, 8, 10, 15, 20], min=1)
+    d_filters: list[int] = option([64, 64, 64, 64, 32, 32, 32, 32], min=1)
+    d_dropout: float = option(0.25, min=0.0, below=1.0)
+
+    def validate(self) -> None:
+        if len(self.d_widths) != len(self.d_filters) or not self.d_widths:
+            raise ConfigError(
+                f"model.d_widths ({len(self.d_widths)}) and model.d_filters "
+                f"({len(self.d_filters)}) must be non-empty lists of the same length"
+            )
 
 
 @dataclass
-class SeqGANConfig(TextMLEConfig):
+class SeqGANConfig(TextDConfig):
     # the phase schedule, in train steps: MLE updates of G, then D updates, then adversarial
     # steps (each one policy-gradient update of G and d_steps updates of D) until train.steps
     mle_steps: int = option(2000, min=0)
@@ -282,14 +292,6 @@ class SeqGANConfig(TextMLEConfig):
     lr_adv: float = option(0.0, min=0.0)  # Adam lr of the policy-gradient updates; 0 = lr_g
     # rollout net <- r * rollout + (1 - r) * G after each G update
     rollout_update: float = option(0.8, min=0.0, below=1.0)
-    lr_d: float = option(1e-4, above=0.0)
-    d_emb_dim: int = option(64, min=1)
-    d_widths: list[int] = option([2, 3, 4, 5, 8, 10, 15, 20], min=1)
-    d_filters: list[int] = option([64, 64, 64, 64, 32, 32, 32, 32], min=1)
-    d_dropout: float = option(0.25, min=0.0, below=1.0)
-
-    def validate(self) -> None:
-        check_filters(self.d_widths, self.d_filters)
 
 
 @register_model(
